@@ -1,0 +1,81 @@
+//! JSON shapes exchanged by the HTTP API and the CLI. They follow Heroku's Platform API
+//! resource names where they fit (apps, collaborators, account).
+
+use serde::{Deserialize, Serialize};
+
+/// Every API error body: a machine-readable `id` and one human sentence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub email: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    pub email: String,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub email: String,
+    pub admin: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateUser {
+    pub email: String,
+    /// When absent the server generates one and returns it once.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedUser {
+    pub email: String,
+    /// Set only when the server generated the password.
+    pub generated_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateApp {
+    /// When absent the server picks a random readable name.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppInfo {
+    pub name: String,
+    pub owner: String,
+    pub web_url: String,
+    pub git_url: String,
+    pub created_at: String,
+    /// The current release, e.g. `v3`; absent before the first deploy.
+    pub release: Option<String>,
+    /// Process type -> quantity.
+    pub formation: std::collections::BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Collaborator {
+    pub email: String,
+    /// `owner` or `collaborator`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddCollaborator {
+    pub email: String,
+}

@@ -1,0 +1,15 @@
+//! Pure types and rules of paas: what an app name, a Procfile, a release version or a
+//! formation is, and the JSON shapes the API and the CLI exchange. No IO, no async.
+
+pub mod api;
+pub mod app_name;
+pub mod email;
+pub mod formation;
+pub mod procfile;
+pub mod release;
+
+pub use app_name::{AppName, AppNameError};
+pub use email::{Email, EmailError};
+pub use formation::Formation;
+pub use procfile::{Procfile, ProcfileError};
+pub use release::{ReleaseVersion, ReleaseVersionError};

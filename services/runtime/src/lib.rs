@@ -1,0 +1,73 @@
+//! The container runtime boundary: the only crate that imports bollard. It creates, starts,
+//! lists (by label), stops and removes containers, moves files in and out of them as tar
+//! archives, commits images, and bootstraps the stack images when no registry can be reached.
+//! `ContainerRuntime` is the trait; `DockerRuntime` is the real implementation.
+
+mod docker;
+mod error;
+mod spec;
+mod stacks;
+
+pub use docker::DockerRuntime;
+pub use error::RuntimeError;
+pub use spec::{ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
+pub use stacks::{StackConfig, StackImages};
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Everything the platform asks of a container engine.
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// Creates a user-defined bridge network unless it exists.
+    async fn ensure_network(&self, name: &str) -> Result<()>;
+
+    /// Containers in any state (running, exited, created) that carry every given label.
+    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>>;
+
+    /// Creates (does not start) a container; returns its id. `RuntimeError::Conflict` when the
+    /// name is taken.
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<String>;
+    async fn start_container(&self, id: &str) -> Result<()>;
+    /// Stops (SIGTERM, then SIGKILL after `grace`) and removes the container with its anonymous
+    /// volumes. A container that does not exist is not an error.
+    async fn remove_container(&self, id: &str, grace: Duration) -> Result<()>;
+    /// Details of one container; `None` when it does not exist.
+    async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>>;
+
+    /// Extracts a tar archive into `dest_dir` inside the container (created or running).
+    async fn upload_tar(&self, id: &str, dest_dir: &str, tar: Vec<u8>) -> Result<()>;
+    /// A tar archive of `path` inside the container (the archive's root entry is the last
+    /// component of `path`, as `docker cp` does).
+    async fn download_tar(&self, id: &str, path: &str) -> Result<Vec<u8>>;
+    /// Sends the container's stdout and stderr, line by line, to `sink` from its start until it
+    /// exits (or the sink is closed).
+    async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()>;
+    /// Waits for the container to exit; returns its exit code.
+    async fn wait_container(&self, id: &str) -> Result<i64>;
+    /// Whether the kernel's OOM killer ended the container.
+    async fn was_oom_killed(&self, id: &str) -> Result<bool>;
+
+    /// Commits the container's filesystem as image `tag` with the given config.
+    async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()>;
+    async fn image_exists(&self, image: &str) -> Result<bool>;
+    /// Size of the image in bytes; `None` when it does not exist.
+    async fn image_size(&self, image: &str) -> Result<Option<i64>>;
+    /// Removes an image; a missing image is not an error.
+    async fn remove_image(&self, image: &str) -> Result<()>;
+    /// Removes a named volume; a missing volume is not an error.
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+
+    /// Makes sure the stack images exist, building them when missing (pull of a Debian base,
+    /// else `debootstrap` + import, then packages installed in containers). Progress lines go
+    /// to `progress`. Safe to call concurrently from several processes on one host.
+    async fn ensure_stacks(
+        &self,
+        config: &StackConfig,
+        progress: mpsc::Sender<String>,
+    ) -> Result<StackImages>;
+}

@@ -1,0 +1,90 @@
+//! The store: the only crate that speaks SQL. It keeps the platform's desired state (users,
+//! API tokens, apps, collaborators, builds, releases, formation, settings) in SQLite by default
+//! or PostgreSQL when the URL says `postgres://`. Migrations come from `/migrations`.
+
+mod error;
+mod models;
+mod sql_store;
+
+pub use error::StoreError;
+pub use models::{App, Build, BuildStatus, NewRelease, Release, ReleaseStatus, User};
+pub use sql_store::SqlStore;
+
+use async_trait::async_trait;
+use paas_domain::{AppName, Email, Formation};
+use uuid::Uuid;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything the platform persists. `SqlStore` is the real implementation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- settings (small key/value facts such as this instance's id)
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Insert or replace.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    // --- users and tokens
+    async fn count_users(&self) -> Result<i64>;
+    /// `StoreError::Conflict` when the e-mail is taken.
+    async fn create_user(&self, email: &Email, password_hash: &str, admin: bool) -> Result<User>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>>;
+    /// Ordered by e-mail.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Deletes the user with their tokens and collaborations. `StoreError::Conflict` when the
+    /// user still owns apps. `StoreError::NotFound` when there is no such user.
+    async fn delete_user(&self, id: Uuid) -> Result<()>;
+    /// Stores the hash of a new API token (the token itself is never stored).
+    async fn insert_token(&self, user_id: Uuid, token_hash: &str) -> Result<()>;
+    async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>>;
+
+    // --- apps and access
+    /// `StoreError::Conflict` when the name is taken. The owner is not a collaborator row.
+    async fn create_app(&self, name: &AppName, owner_id: Uuid) -> Result<App>;
+    async fn app_by_name(&self, name: &AppName) -> Result<Option<App>>;
+    /// Every app, ordered by name (for the scheduler).
+    async fn list_apps(&self) -> Result<Vec<App>>;
+    /// Apps the user owns or collaborates on, ordered by name.
+    async fn list_apps_for_user(&self, user_id: Uuid) -> Result<Vec<App>>;
+    /// Deletes the app and everything that belongs to it (collaborators, builds, releases,
+    /// formation). `StoreError::NotFound` when there is no such app.
+    async fn delete_app(&self, app_id: Uuid) -> Result<()>;
+    /// `StoreError::Conflict` when the user is already a collaborator.
+    async fn add_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<()>;
+    /// Returns whether a row was removed.
+    async fn remove_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool>;
+    /// Collaborators (not the owner), ordered by e-mail.
+    async fn list_collaborators(&self, app_id: Uuid) -> Result<Vec<User>>;
+    async fn is_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool>;
+
+    // --- builds
+    /// A new build in status `Pending`.
+    async fn create_build(&self, app_id: Uuid, user_id: Uuid, commit: &str) -> Result<Build>;
+    async fn finish_build(
+        &self,
+        build_id: Uuid,
+        status: BuildStatus,
+        release_id: Option<Uuid>,
+    ) -> Result<()>;
+    /// Marks every `Pending` build `Failed` (builds interrupted by a restart); returns how many.
+    async fn fail_pending_builds(&self) -> Result<u64>;
+    /// Newest first.
+    async fn list_builds(&self, app_id: Uuid) -> Result<Vec<Build>>;
+
+    // --- releases
+    /// Creates the app's next release (version = previous highest + 1, atomically) in status
+    /// `Pending`. It does not become current until `set_current_release`.
+    async fn create_release(&self, new: NewRelease) -> Result<Release>;
+    async fn set_release_status(&self, release_id: Uuid, status: ReleaseStatus) -> Result<()>;
+    async fn set_current_release(&self, app_id: Uuid, release_id: Option<Uuid>) -> Result<()>;
+    async fn release_by_id(&self, release_id: Uuid) -> Result<Option<Release>>;
+    /// Newest first.
+    async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>>;
+
+    // --- formation
+    /// Process type -> quantity; empty when never set.
+    async fn formation(&self, app_id: Uuid) -> Result<Formation>;
+    /// Replaces the whole formation of the app.
+    async fn set_formation(&self, app_id: Uuid, formation: &Formation) -> Result<()>;
+}

@@ -1,0 +1,98 @@
+//! Rows of the store as plain Rust values. Times are unix milliseconds (UTC).
+
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub admin: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_id: Uuid,
+    pub current_release_id: Option<Uuid>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub id: Uuid,
+    pub app_id: Uuid,
+    pub user_id: Uuid,
+    pub commit: String,
+    pub status: BuildStatus,
+    pub release_id: Option<Uuid>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseStatus {
+    /// Created, not yet running healthy.
+    Pending,
+    /// Deployed: its processes started and answered.
+    Succeeded,
+    /// Never became healthy; the previous release kept serving.
+    Failed,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelease {
+    pub app_id: Uuid,
+    pub image: String,
+    /// Process type -> command.
+    pub process_types: BTreeMap<String, String>,
+    /// Config vars snapshot.
+    pub config: BTreeMap<String, String>,
+    pub description: String,
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub id: Uuid,
+    pub app_id: Uuid,
+    /// 1, 2, 3, ... per app.
+    pub version: i64,
+    pub image: String,
+    pub process_types: BTreeMap<String, String>,
+    pub config: BTreeMap<String, String>,
+    pub description: String,
+    pub user_id: Option<Uuid>,
+    pub status: ReleaseStatus,
+    pub created_at: i64,
+}
