@@ -1,1 +1,461 @@
-//! placeholder
+//! Support for the end-to-end tests: start a real `paasd` (own data directory, port and
+//! instance id) on the local Docker engine, drive the real `paas` CLI and the real `git`
+//! client against it, and fetch apps through its router with `curl`. Everything a test starts
+//! is removed when its `Paasd` is dropped.
+//!
+//! The binaries come from the workspace's target directory: run `cargo build --bins` first
+//! (`scripts/test` does).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_EMAIL: &str = "admin@e2e.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-e2e";
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A binary built by `cargo build --bins`, next to this test's own target directory.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --bins` before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Options for starting paasd.
+#[derive(Default, Clone)]
+pub struct PaasdOptions {
+    /// Leave PAAS_ADMIN_PASSWORD unset so paasd generates one.
+    pub generated_admin_password: bool,
+    pub database_url: Option<String>,
+    pub health_timeout_secs: Option<u64>,
+}
+
+/// A running paasd, stopped and cleaned up on drop.
+pub struct Paasd {
+    pub port: u16,
+    pub data: tempfile::TempDir,
+    pub instance: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Paasd {
+    pub fn start() -> Self {
+        Self::start_with(PaasdOptions::default())
+    }
+
+    pub fn start_with(options: PaasdOptions) -> Self {
+        let data = tempfile::tempdir().expect("temp data dir");
+        let port = free_port();
+        let mut command = Command::new(binary("paasd"));
+        command
+            .env("PAAS_DATA", data.path())
+            .env("PAAS_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("PAAS_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("PAAS_STOP_GRACE", "2")
+            .env(
+                "PAAS_HEALTH_TIMEOUT",
+                options.health_timeout_secs.unwrap_or(60).to_string(),
+            )
+            .env("PAAS_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .env_remove("PAAS_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if !options.generated_admin_password {
+            command.env("PAAS_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        } else {
+            command.env_remove("PAAS_ADMIN_PASSWORD");
+        }
+        if let Some(url) = &options.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("paasd starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let mut paasd = Self {
+            port,
+            data,
+            instance: String::new(),
+            child,
+            log,
+        };
+        paasd.wait_ready();
+        paasd
+    }
+
+    fn wait_ready(&mut self) {
+        // The first start on a machine may build the stack images (several minutes).
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("paasd exited with {status}:\n{}", self.log());
+            }
+            let (status, _) = curl(&["-s", &format!("{}/healthz", self.url())]);
+            if status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "paasd not ready in time:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let log = self.log();
+        self.instance = log
+            .split("instance ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            !self.instance.is_empty(),
+            "no instance id in paasd's log:\n{log}"
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything paasd printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops paasd (SIGKILL) without cleaning up its containers.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Fetches `path` from `app` through the router: (status, body).
+    pub fn get_app(&self, app: &str, path: &str) -> (u16, String) {
+        curl(&[
+            "-s",
+            "-H",
+            &format!("Host: {app}.localhost"),
+            &format!("{}{path}", self.url()),
+        ])
+    }
+
+    /// Names of this instance's containers (any state).
+    pub fn containers(&self) -> Vec<String> {
+        docker_lines(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=paas.instance={}", self.instance),
+            "--format",
+            "{{.Names}}",
+        ])
+    }
+
+    /// Release images of this instance.
+    pub fn images(&self) -> Vec<String> {
+        docker_lines(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            &format!("paas-{}/*", self.instance),
+        ])
+    }
+}
+
+impl Drop for Paasd {
+    fn drop(&mut self) {
+        self.kill();
+        if self.instance.is_empty() {
+            return;
+        }
+        let ids = docker_lines(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=paas.instance={}", self.instance),
+        ]);
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+        let images = self.images();
+        if !images.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(&images)
+                .output();
+        }
+        let volumes = docker_lines(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=paas-{}-cache-", self.instance),
+        ]);
+        if !volumes.is_empty() {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f"])
+                .args(&volumes)
+                .output();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- paasd log ----\n{}", self.log());
+        }
+    }
+}
+
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs curl, appending the status code; returns (status, body).
+pub fn curl(args: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["--max-time", "30", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    match text.rsplit_once('\n') {
+        Some((body, code)) => (code.trim().parse().unwrap_or(0), body.to_string()),
+        None => (text.trim().parse().unwrap_or(0), String::new()),
+    }
+}
+
+/// The result of a command: exit status and its two streams.
+#[derive(Debug)]
+pub struct Run {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).to_string(),
+        }
+    }
+
+    /// Panics with both streams unless the command succeeded.
+    pub fn ok(self) -> Self {
+        assert!(
+            self.success,
+            "command failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the command failed with exactly one line on stderr.
+    pub fn fails_with_one_line(self) -> Self {
+        assert!(
+            !self.success,
+            "command succeeded unexpectedly:\n{}",
+            self.stdout
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A user of the CLI: their own HOME (for ~/.netrc and the CLI's config).
+pub struct User {
+    pub home: tempfile::TempDir,
+}
+
+impl User {
+    pub fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().expect("temp home"),
+        }
+    }
+
+    fn command(&self, program: &Path, cwd: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .current_dir(cwd)
+            .env("HOME", self.home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("PAAS_URL")
+            .env_remove("PAAS_API_KEY")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "E2E")
+            .env("GIT_AUTHOR_EMAIL", "e2e@example.com")
+            .env("GIT_COMMITTER_NAME", "E2E")
+            .env("GIT_COMMITTER_EMAIL", "e2e@example.com");
+        command
+    }
+
+    /// Runs `paas ARGS` in `cwd`.
+    pub fn paas(&self, cwd: &Path, args: &[&str]) -> Run {
+        self.paas_with_stdin(cwd, args, "")
+    }
+
+    pub fn paas_with_stdin(&self, cwd: &Path, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(&binary("paas"), cwd)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("paas runs");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        Run::from(child.wait_with_output().expect("paas finishes"))
+    }
+
+    /// Runs `git ARGS` in `cwd`.
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> Run {
+        Run::from(
+            self.command(Path::new("git"), cwd)
+                .args(args)
+                .output()
+                .expect("git runs"),
+        )
+    }
+
+    /// `paas login` with a password on stdin.
+    pub fn login(&self, paasd: &Paasd, email: &str, password: &str) -> Run {
+        self.paas_with_stdin(
+            self.home.path(),
+            &[
+                "login",
+                "--url",
+                &paasd.url(),
+                "--email",
+                email,
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+        )
+    }
+
+    /// Copies the sample app `tests/apps/<sample>` into a new git repository (one commit on
+    /// `main`) and returns its path.
+    pub fn sample_repo(&self, sample: &str) -> PathBuf {
+        let dest = self.home.path().join(format!("src-{sample}"));
+        copy_dir(&workspace().join("tests/apps").join(sample), &dest);
+        self.git(&dest, &["init", "-q", "-b", "main"]).ok();
+        self.commit_all(&dest, "initial");
+        dest
+    }
+
+    pub fn commit_all(&self, repo: &Path, message: &str) {
+        self.git(repo, &["add", "-A"]).ok();
+        self.git(repo, &["commit", "-q", "-m", message]).ok();
+    }
+}
+
+impl Default for User {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read sample app") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A unique, valid app name for this test run.
+pub fn app_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{:x}{:x}",
+        std::process::id() % 4096,
+        nanos % 65_536
+    )
+}

@@ -1,1 +1,63 @@
-//! placeholder
+//! The platform's HTTP surface: the JSON API (sessions, users, apps, access), git smart HTTP
+//! for `git push`, and the internal endpoint the `pre-receive` hook calls to build and deploy.
+//! API errors map to HTTP statuses in one place (`error.rs`).
+
+mod auth;
+mod bootstrap;
+mod config;
+mod error;
+mod git;
+mod routes;
+mod state;
+mod views;
+
+pub use bootstrap::{ensure_admin, AdminBootstrap};
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use state::ApiState;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// All routes of the platform host.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/api/login", post(routes::session::login))
+        .route("/api/account", get(routes::session::account))
+        .route(
+            "/api/users",
+            get(routes::users::list).post(routes::users::create),
+        )
+        .route("/api/users/{email}", delete(routes::users::remove))
+        .route(
+            "/api/apps",
+            get(routes::apps::list).post(routes::apps::create),
+        )
+        .route(
+            "/api/apps/{app}",
+            get(routes::apps::info).delete(routes::apps::destroy),
+        )
+        .route(
+            "/api/apps/{app}/collaborators",
+            get(routes::access::list).post(routes::access::add),
+        )
+        .route(
+            "/api/apps/{app}/collaborators/{email}",
+            delete(routes::access::remove),
+        )
+        .route("/{repo}/info/refs", get(git::smart_http::info_refs))
+        .route(
+            "/{repo}/git-receive-pack",
+            post(git::smart_http::receive_pack),
+        )
+        .route(
+            "/{repo}/git-upload-pack",
+            post(git::smart_http::upload_pack),
+        )
+        .route("/internal/hooks/pre-receive", post(git::hook::pre_receive))
+        .fallback(routes::not_found)
+        .with_state(state)
+}

@@ -1,1 +1,68 @@
-fn main() {}
+//! paasd, the paas server. `paasd` (or `paasd serve`) runs every role in one process: API,
+//! git, builds, scheduler and router on one HTTP port. `paasd stacks` only makes sure the stack
+//! images exist. `paasd hook pre-receive` is run by app repositories during a push.
+
+mod config;
+mod dispatch;
+mod hook;
+mod serve;
+mod stacks;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "paasd", version, about = "The paas server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (the default).
+    Serve,
+    /// Build the stack images if they are missing, then exit.
+    Stacks,
+    /// Git hooks of app repositories (run by git, not by people).
+    Hook {
+        #[command(subcommand)]
+        hook: HookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HookCommand {
+    /// Build and deploy the pushed main/master branch; fail to reject the push.
+    PreReceive,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("paasd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve::run().await.map(|()| ExitCode::SUCCESS),
+            Command::Stacks => stacks::run().await.map(|()| ExitCode::SUCCESS),
+            Command::Hook {
+                hook: HookCommand::PreReceive,
+            } => hook::pre_receive().await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("paasd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

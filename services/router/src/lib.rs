@@ -1,1 +1,13 @@
-//! placeholder
+//! The HTTP data plane. Given a request's `Host`, it decides whether the request is for the
+//! platform itself or for an app, and proxies app requests to one of the app's web processes
+//! listed in the route table. It never talks to Docker or SQL: the scheduler writes the table.
+
+mod headers;
+mod host;
+mod pages;
+mod proxy;
+mod table;
+
+pub use host::{classify_host, HostTarget};
+pub use proxy::{Proxy, ProxyConfig};
+pub use table::{AppRoute, Backend, RouteTable, RouteTableHandle};

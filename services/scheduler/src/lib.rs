@@ -1,1 +1,15 @@
-//! placeholder
+//! The scheduler reconciles desired state with actual state. Desired state is in the store
+//! (each app's current release and formation); actual state is read back from the containers
+//! that carry this instance's labels. Every pass starts missing processes, replaces crashed
+//! ones, retires processes of older releases once their replacements answer, removes what is
+//! no longer wanted, and publishes the route table. Because a pass derives everything from
+//! those two sources, paasd can be killed at any point and the next pass picks up from there.
+
+mod config;
+mod health;
+mod labels;
+mod reconcile;
+mod scheduler;
+
+pub use config::SchedulerConfig;
+pub use scheduler::{ReleaseOutcome, Scheduler, SchedulerError};

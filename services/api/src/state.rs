@@ -1,0 +1,50 @@
+//! Everything request handlers share.
+
+use crate::config::ApiConfig;
+use crate::git::pushes::PushGrants;
+use paas_builder::Builder;
+use paas_router::RouteTableHandle;
+use paas_runtime::ContainerRuntime;
+use paas_scheduler::Scheduler;
+use paas_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub runtime: Arc<dyn ContainerRuntime>,
+    pub builder: Arc<Builder>,
+    pub scheduler: Arc<Scheduler>,
+    pub routes: RouteTableHandle,
+    pub config: ApiConfig,
+    pub pushes: PushGrants,
+    /// One build at a time per app.
+    build_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl ApiState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn ContainerRuntime>,
+        builder: Arc<Builder>,
+        scheduler: Arc<Scheduler>,
+        routes: RouteTableHandle,
+        config: ApiConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            runtime,
+            builder,
+            scheduler,
+            routes,
+            config,
+            pushes: PushGrants::default(),
+            build_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn build_lock(&self, app: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.build_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(app.to_string()).or_default().clone()
+    }
+}

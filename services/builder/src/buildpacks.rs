@@ -1,0 +1,76 @@
+//! The built-in buildpacks (the repo's `buildpacks/` folder, embedded at compile time) and the
+//! driver script that runs one of them inside a build container.
+
+use crate::plan::Buildpack;
+use crate::slug::TarWriter;
+use include_dir::{include_dir, Dir, DirEntry};
+
+static BUILDPACKS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../buildpacks");
+
+/// Runs as root in the build container: prepares ownership, then runs the buildpack's compile
+/// and release steps as the unprivileged `app` user.
+const DRIVER: &str = include_str!("driver.sh");
+
+/// Detection order of the built-in buildpacks.
+pub const BUILTIN_ORDER: &[Buildpack] = &[Buildpack::Python, Buildpack::Procfile];
+
+/// A tar archive holding `buildpacks/<name>/...` for every built-in buildpack plus
+/// `buildpacks/.driver`, to be extracted at `/` in a build container.
+pub fn builtin_buildpacks_tar() -> std::io::Result<Vec<u8>> {
+    let mut tar = TarWriter::new();
+    tar.dir("buildpacks/")?;
+    tar.file("buildpacks/.driver", 0o755, DRIVER.as_bytes())?;
+    add_dir(&mut tar, &BUILDPACKS)?;
+    tar.finish()
+}
+
+fn add_dir(tar: &mut TarWriter, dir: &Dir<'_>) -> std::io::Result<()> {
+    for entry in dir.entries() {
+        let path = format!("buildpacks/{}", entry.path().display());
+        match entry {
+            DirEntry::Dir(sub) => {
+                tar.dir(&format!("{path}/"))?;
+                add_dir(tar, sub)?;
+            }
+            DirEntry::File(file) => {
+                let in_bin = file
+                    .path()
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n == "bin");
+                let mode = if in_bin { 0o755 } else { 0o644 };
+                tar.file(&path, mode, file.contents())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_holds_every_builtin_with_executable_bins() {
+        let data = builtin_buildpacks_tar().unwrap();
+        let mut archive = tar::Archive::new(data.as_slice());
+        let entries: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        for bp in BUILTIN_ORDER {
+            for step in ["detect", "compile", "release"] {
+                let path = format!("buildpacks/{}/bin/{step}", bp.dir());
+                let mode = entries.iter().find(|(p, _)| *p == path).map(|(_, m)| *m);
+                assert_eq!(mode, Some(0o755), "{path}");
+            }
+        }
+    }
+}

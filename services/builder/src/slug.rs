@@ -1,0 +1,121 @@
+//! Tar archives going into and out of build containers, and slug sizes.
+
+use std::io::Read;
+
+/// The unprivileged user apps and buildpacks run as inside containers.
+pub const APP_UID: u64 = 1000;
+
+/// Builds a tar archive in memory; every entry is owned by the app user.
+pub struct TarWriter {
+    inner: tar::Builder<Vec<u8>>,
+}
+
+impl TarWriter {
+    pub fn new() -> Self {
+        Self {
+            inner: tar::Builder::new(Vec::new()),
+        }
+    }
+
+    fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_uid(APP_UID);
+        header.set_gid(APP_UID);
+        header.set_size(size);
+        header.set_mtime(0);
+        header
+    }
+
+    pub fn dir(&mut self, path: &str) -> std::io::Result<()> {
+        let mut header = Self::header(tar::EntryType::Directory, 0o755, 0);
+        self.inner.append_data(&mut header, path, std::io::empty())
+    }
+
+    pub fn file(&mut self, path: &str, mode: u32, data: &[u8]) -> std::io::Result<()> {
+        let mut header = Self::header(tar::EntryType::Regular, mode, data.len() as u64);
+        self.inner.append_data(&mut header, path, data)
+    }
+
+    pub fn symlink(&mut self, path: &str, target: &str) -> std::io::Result<()> {
+        let mut header = Self::header(tar::EntryType::Symlink, 0o777, 0);
+        self.inner.append_link(&mut header, path, target)
+    }
+
+    pub fn finish(self) -> std::io::Result<Vec<u8>> {
+        self.inner.into_inner()
+    }
+}
+
+impl Default for TarWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Total size of the regular files in a tar archive.
+pub fn tar_content_size(archive: &[u8]) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in tar::Archive::new(archive).entries()? {
+        let entry = entry?;
+        if entry.header().entry_type().is_file() {
+            total += entry.header().size()?;
+        }
+    }
+    Ok(total)
+}
+
+/// The contents of the first regular file in a tar archive (as `download_tar` of one file).
+pub fn first_file(archive: &[u8]) -> std::io::Result<Vec<u8>> {
+    for entry in tar::Archive::new(archive).entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type().is_file() {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            return Ok(data);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "archive holds no file",
+    ))
+}
+
+/// Sizes the way Heroku prints slug sizes: `24.1M`, `512K`.
+pub fn human_size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= K * K * K {
+        format!("{:.1}G", b / (K * K * K))
+    } else if b >= K * K {
+        format!("{:.1}M", b / (K * K))
+    } else if b >= K {
+        format!("{:.0}K", b / K)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(512), "512B");
+        assert_eq!(human_size(2048), "2K");
+        assert_eq!(human_size(25_270_000), "24.1M");
+    }
+
+    #[test]
+    fn tar_round_trip() {
+        let mut w = TarWriter::new();
+        w.dir("app/").unwrap();
+        w.file("app/a.txt", 0o644, b"hello").unwrap();
+        w.symlink("app/link", "a.txt").unwrap();
+        let data = w.finish().unwrap();
+        assert_eq!(tar_content_size(&data).unwrap(), 5);
+        assert_eq!(first_file(&data).unwrap(), b"hello");
+    }
+}

@@ -1,0 +1,186 @@
+//! Command-line arguments: Heroku-style `topic:command` subcommands and their flags.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paas",
+    version,
+    about = "Command-line client for paas, a self-hosted Heroku",
+    after_help = "Log in with `paas login`, create an app with `paas apps:create`, then `git push paas main`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in and store the API token in ~/.netrc (used by the CLI and by git)
+    #[command(name = "login", alias = "auth:login")]
+    Login(LoginArgs),
+    /// Remove the stored API token from ~/.netrc
+    #[command(name = "logout", alias = "auth:logout")]
+    Logout,
+    /// Show the email of the logged-in account
+    #[command(name = "auth:whoami", visible_alias = "whoami")]
+    Whoami,
+    /// List your apps
+    #[command(name = "apps", alias = "apps:list")]
+    Apps(JsonArgs),
+    /// Create an app (and add a `paas` git remote when run inside a git repository)
+    #[command(name = "apps:create", visible_alias = "create")]
+    AppsCreate(CreateArgs),
+    /// Show an app's details
+    #[command(name = "apps:info", visible_alias = "info")]
+    AppsInfo(InfoArgs),
+    /// Permanently destroy an app
+    #[command(name = "apps:destroy", visible_alias = "destroy")]
+    AppsDestroy(DestroyArgs),
+    /// List users (admin only)
+    #[command(name = "users", alias = "users:list")]
+    Users(JsonArgs),
+    /// Create a user (admin only); prints the generated password unless one is given
+    #[command(name = "users:add")]
+    UsersAdd(UsersAddArgs),
+    /// Delete a user (admin only)
+    #[command(name = "users:remove")]
+    UsersRemove(EmailArg),
+    /// List who has access to an app
+    #[command(name = "access")]
+    Access(AccessArgs),
+    /// Give a user access to an app
+    #[command(name = "access:add")]
+    AccessAdd(AccessChangeArgs),
+    /// Take away a user's access to an app
+    #[command(name = "access:remove")]
+    AccessRemove(AccessChangeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// URL of the paas platform [default: PAAS_URL, the last login's URL, or http://127.0.0.1:8080]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Account email (asked for when missing)
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to find the app: `--app`, or the URL of a git remote of the current repository.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// App to run the command against
+    #[arg(short, long, value_name = "APP")]
+    pub app: Option<String>,
+    /// Git remote whose URL names the app [default: paas]
+    #[arg(short, long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Name of the app (the platform picks one when omitted)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Name of the git remote to add
+    #[arg(short, long, value_name = "REMOTE", default_value = "paas")]
+    pub remote: String,
+    /// Do not add a git remote
+    #[arg(long)]
+    pub no_remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// App to show (same as --app)
+    #[arg(value_name = "APP")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// App to destroy (same as --app)
+    #[arg(value_name = "APP")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// The app's name again, to confirm
+    #[arg(short, long, value_name = "APP")]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsersAddArgs {
+    /// Email of the new user
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// Read the password from the first line of standard input instead of generating one
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmailArg {
+    /// Email of the user
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessChangeArgs {
+    /// Email of the user
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_colon_commands_and_aliases() {
+        let cli = Cli::try_parse_from(["paas", "apps:create", "hello"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::AppsCreate(a)) if a.name.as_deref() == Some("hello"))
+        );
+        let cli = Cli::try_parse_from(["paas", "destroy", "-a", "x", "--confirm", "x"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::AppsDestroy(_))));
+        let cli = Cli::try_parse_from(["paas", "access:add", "a@b.c", "--app", "x"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::AccessAdd(a)) if a.target.app.as_deref() == Some("x"))
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! `paasd serve`: opens the store, creates the admin on first start, makes sure the stacks
+//! exist, starts the scheduler loop, and serves the HTTP port.
+
+use crate::config::Config;
+use crate::dispatch::{self, Dispatch};
+use crate::stacks;
+use anyhow::Context;
+use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState};
+use paas_builder::{Builder, BuilderConfig};
+use paas_router::{Proxy, ProxyConfig, RouteTableHandle};
+use paas_runtime::{ContainerRuntime, DockerRuntime};
+use paas_scheduler::{Scheduler, SchedulerConfig};
+use paas_store::{SqlStore, Store};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub async fn run() -> anyhow::Result<()> {
+    let config = Config::load()?;
+    init_tracing(&config.log);
+
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let data_dir = config.data_dir.canonicalize()?;
+    let repos_dir = data_dir.join("repos");
+    let builds_dir = data_dir.join("builds");
+    std::fs::create_dir_all(&repos_dir)?;
+    std::fs::create_dir_all(&builds_dir)?;
+
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?,
+    );
+    match ensure_admin(
+        store.as_ref(),
+        &config.admin_email,
+        config.admin_password.clone(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create the admin account: {e}"))?
+    {
+        AdminBootstrap::Existing => {}
+        AdminBootstrap::Created { email } => eprintln!("-----> Created admin account {email}"),
+        AdminBootstrap::Generated { email, password } => {
+            eprintln!("-----> Created admin account {email}");
+            eprintln!("       password: {password}");
+            eprintln!("       (shown once; sign in with `paas login`)");
+        }
+    }
+    let interrupted = store.fail_pending_builds().await?;
+    if interrupted > 0 {
+        tracing::warn!("marked {interrupted} interrupted build(s) failed");
+    }
+    let instance_id = match store.setting("instance_id").await? {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+            store.put_setting("instance_id", &id).await?;
+            id
+        }
+    };
+
+    let runtime: Arc<dyn ContainerRuntime> = Arc::new(
+        DockerRuntime::connect()
+            .await
+            .context("cannot reach the Docker engine (is dockerd running?)")?,
+    );
+    let stack_images = stacks::ensure(runtime.as_ref(), &config).await?;
+
+    let routes = RouteTableHandle::new();
+    let scheduler = Scheduler::new(
+        store.clone(),
+        runtime.clone(),
+        routes.clone(),
+        SchedulerConfig {
+            instance_id: instance_id.clone(),
+            network: config.network.clone(),
+            health_timeout: Duration::from_secs(config.health_timeout_secs),
+            stop_grace: Duration::from_secs(config.stop_grace_secs),
+            ..SchedulerConfig::default()
+        },
+    );
+    let builder = Arc::new(Builder::new(
+        runtime.clone(),
+        BuilderConfig {
+            stacks: stack_images,
+            ca_bundle: config.ca_bundle(),
+            labels: BTreeMap::from([("paas.instance".to_string(), instance_id.clone())]),
+            build_memory_bytes: 2 * 1024 * 1024 * 1024,
+        },
+    ));
+
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let local = listener.local_addr()?;
+    let hook_host = if local.ip().is_unspecified() {
+        format!("127.0.0.1:{}", local.port())
+    } else {
+        local.to_string()
+    };
+    let api_state = ApiState::new(
+        store.clone(),
+        runtime.clone(),
+        builder,
+        scheduler.clone(),
+        routes.clone(),
+        ApiConfig {
+            domain: config.domain.clone(),
+            http_port: local.port(),
+            public_url: config.public_url.clone(),
+            repos_dir,
+            builds_dir,
+            hook_url: format!("http://{hook_host}/internal/hooks/pre-receive"),
+            hook_bin: std::env::current_exe().context("cannot locate the paasd executable")?,
+            image_prefix: format!("paas-{instance_id}"),
+            deploy_timeout: Duration::from_secs(config.health_timeout_secs + 30),
+        },
+    );
+
+    // One pass before serving, so running apps answer as soon as the port is open.
+    if let Err(e) = scheduler.reconcile().await {
+        tracing::warn!("first reconcile pass failed: {e}");
+    }
+    tokio::spawn(scheduler.clone().run());
+
+    let dispatch = Arc::new(Dispatch {
+        domain: config.domain.clone(),
+        proxy: Proxy::new(routes, ProxyConfig::default()),
+        api: paas_api::router(api_state),
+        local_port: local.port(),
+    });
+    eprintln!(
+        "-----> paasd ready on http://{local} (apps at http://<app>.{}:{}, instance {instance_id})",
+        config.domain,
+        local.port()
+    );
+    tokio::select! {
+        result = dispatch::serve(listener, dispatch) => result.context("HTTP server stopped")?,
+        _ = shutdown_signal() => eprintln!("-----> paasd stopping; app processes keep running"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,128 @@
+//! Request and response header rewriting: forwarded headers added, hop-by-hop headers removed,
+//! request ids kept or made.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use std::net::SocketAddr;
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those named by `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+/// A client's request id is kept when it is 20-200 characters of `[A-Za-z0-9-]`.
+pub fn acceptable_request_id(id: &str) -> bool {
+    (20..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Facts about the client connection that forwarded headers carry.
+pub struct ForwardedFor {
+    pub peer: SocketAddr,
+    pub local_port: u16,
+    pub proto: &'static str,
+    pub request_start_ms: u128,
+}
+
+/// Adds `X-Forwarded-*`, `X-Request-Start`, `X-Request-Id` and `Via`; returns the request id.
+pub fn add_forwarded(headers: &mut HeaderMap, fwd: &ForwardedFor) -> String {
+    let client_ip = fwd.peer.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) if !existing.trim().is_empty() => format!("{existing}, {client_ip}"),
+        _ => client_ip,
+    };
+    set(headers, "x-forwarded-for", &forwarded_for);
+    set(headers, "x-forwarded-proto", fwd.proto);
+    set(headers, "x-forwarded-port", &fwd.local_port.to_string());
+    set(
+        headers,
+        "x-request-start",
+        &fwd.request_start_ms.to_string(),
+    );
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| acceptable_request_id(id))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    set(headers, "x-request-id", &request_id);
+    headers.append(http::header::VIA, HeaderValue::from_static("1.1 paas"));
+    request_id
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_hop_by_hop_and_connection_named() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("5"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert!(h.get("x-secret").is_none());
+        assert!(h.get("keep-alive").is_none());
+        assert!(h.get("connection").is_none());
+        assert!(h.get("x-kept").is_some());
+    }
+
+    #[test]
+    fn request_id_rules() {
+        assert!(acceptable_request_id("abcdefghij-0123456789"));
+        assert!(!acceptable_request_id("short"));
+        assert!(!acceptable_request_id("abcdefghij_0123456789"));
+        assert!(!acceptable_request_id(&"a".repeat(201)));
+    }
+
+    #[test]
+    fn adds_forwarded_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        let fwd = ForwardedFor {
+            peer: "1.2.3.4:5555".parse().unwrap(),
+            local_port: 8080,
+            proto: "http",
+            request_start_ms: 42,
+        };
+        let id = add_forwarded(&mut h, &fwd);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1, 1.2.3.4");
+        assert_eq!(h["x-forwarded-port"], "8080");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-request-start"], "42");
+        assert_eq!(h["x-request-id"], id.as_str());
+        assert_eq!(h["via"], "1.1 paas");
+    }
+}

@@ -1,0 +1,59 @@
+//! The labels that tie a container to the desired state: which paasd, app, release and slot.
+
+use paas_runtime::ContainerInfo;
+use std::collections::BTreeMap;
+
+pub const INSTANCE: &str = "paas.instance";
+pub const ROLE: &str = "paas.role";
+pub const APP: &str = "paas.app";
+pub const RELEASE: &str = "paas.release";
+pub const VERSION: &str = "paas.version";
+pub const PROCESS: &str = "paas.process";
+pub const INDEX: &str = "paas.index";
+
+/// The role value of long-running app processes.
+pub const ROLE_PROCESS: &str = "process";
+
+/// A process slot: type and number, as in `web.1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    pub process: String,
+    pub index: u32,
+}
+
+impl Slot {
+    /// The `DYNO` name, e.g. `web.1`.
+    pub fn dyno(&self) -> String {
+        format!("{}.{}", self.process, self.index)
+    }
+}
+
+/// What the labels of one of our process containers say.
+#[derive(Debug, Clone)]
+pub struct ProcessLabels {
+    pub app: String,
+    pub release: String,
+    pub slot: Slot,
+}
+
+impl ProcessLabels {
+    pub fn read(container: &ContainerInfo) -> Option<Self> {
+        let get = |k: &str| container.labels.get(k).cloned();
+        Some(Self {
+            app: get(APP)?,
+            release: get(RELEASE)?,
+            slot: Slot {
+                process: get(PROCESS)?,
+                index: get(INDEX)?.parse().ok()?,
+            },
+        })
+    }
+}
+
+/// Label filter selecting this instance's process containers.
+pub fn process_filter(instance_id: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (INSTANCE.to_string(), instance_id.to_string()),
+        (ROLE.to_string(), ROLE_PROCESS.to_string()),
+    ])
+}

@@ -1,0 +1,380 @@
+//! The scheduler: gathers desired and actual state, plans each app, carries the plan out, and
+//! publishes the route table. Runs as a loop woken by changes, and on demand.
+
+use crate::config::SchedulerConfig;
+use crate::health::answers_http;
+use crate::labels::{self, ProcessLabels, Slot};
+use crate::reconcile::{
+    plan_app, AppPlan, DesiredRelease, Observed, PlanInput, RemoveReason, Verdict,
+};
+use paas_router::{AppRoute, Backend, RouteTable, RouteTableHandle};
+use paas_runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};
+use paas_store::{App, Release, ReleaseStatus, Store, StoreError};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, Notify};
+use tracing::Instrument;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// How a release's rollout ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    Succeeded,
+    Failed,
+    /// Still pending when the wait ended.
+    TimedOut,
+}
+
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    runtime: Arc<dyn ContainerRuntime>,
+    routes: RouteTableHandle,
+    config: SchedulerConfig,
+    wake: Notify,
+    /// Serialises passes; holds the ids of containers that passed their health check.
+    healthy: Mutex<HashSet<String>>,
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn ContainerRuntime>,
+        routes: RouteTableHandle,
+        config: SchedulerConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            runtime,
+            routes,
+            config,
+            wake: Notify::new(),
+            healthy: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Asks the loop for a pass now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs passes forever: soon after a wake-up, often while something converges, and every
+    /// idle interval otherwise.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let busy = match self.reconcile().await {
+                Ok(busy) => busy,
+                Err(e) => {
+                    tracing::warn!("reconcile pass failed: {e}");
+                    true
+                }
+            };
+            let pause = if busy {
+                Duration::from_millis(300)
+            } else {
+                self.config.idle_interval
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Waits until `release_id` succeeds or fails (the loop must be running).
+    pub async fn await_release(
+        &self,
+        release_id: Uuid,
+        timeout: Duration,
+    ) -> Result<ReleaseOutcome, SchedulerError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(release) = self.store.release_by_id(release_id).await? {
+                match release.status {
+                    ReleaseStatus::Succeeded => return Ok(ReleaseOutcome::Succeeded),
+                    ReleaseStatus::Failed => return Ok(ReleaseOutcome::Failed),
+                    ReleaseStatus::Pending => {}
+                }
+            } else {
+                return Ok(ReleaseOutcome::Failed);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(ReleaseOutcome::TimedOut);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// One pass over every app. Returns whether something is still converging.
+    pub async fn reconcile(&self) -> Result<bool, SchedulerError> {
+        let mut healthy = self.healthy.lock().await;
+        self.runtime.ensure_network(&self.config.network).await?;
+        let containers = self
+            .runtime
+            .list_containers(&labels::process_filter(&self.config.instance_id))
+            .await?;
+        let apps = self.store.list_apps().await?;
+        let known: HashSet<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+
+        let mut by_app: HashMap<String, Vec<(ContainerInfo, ProcessLabels)>> = HashMap::new();
+        for container in containers {
+            match ProcessLabels::read(&container) {
+                Some(l) if known.contains(l.app.as_str()) => by_app
+                    .entry(l.app.clone())
+                    .or_default()
+                    .push((container, l)),
+                _ => {
+                    tracing::info!(container = %container.name, "removing process of an app that no longer exists");
+                    self.runtime
+                        .remove_container(&container.id, Duration::ZERO)
+                        .await?;
+                    healthy.remove(&container.id);
+                }
+            }
+        }
+
+        let mut table = RouteTable::default();
+        let mut busy = false;
+        for app in &apps {
+            let containers = by_app.remove(&app.name).unwrap_or_default();
+            let span = tracing::info_span!("reconcile", app = %app.name);
+            match self
+                .reconcile_app(app, containers, &mut healthy)
+                .instrument(span)
+                .await
+            {
+                Ok((route, app_busy)) => {
+                    busy |= app_busy;
+                    table.apps.insert(app.name.clone(), route);
+                }
+                Err(e) => {
+                    busy = true;
+                    tracing::warn!(app = %app.name, "reconcile failed: {e}");
+                    // Keep serving what was there.
+                    if let Some(route) = self.routes.snapshot().apps.get(&app.name) {
+                        table.apps.insert(app.name.clone(), route.clone());
+                    }
+                }
+            }
+        }
+        self.routes.publish(table);
+        Ok(busy)
+    }
+
+    async fn reconcile_app(
+        &self,
+        app: &App,
+        containers: Vec<(ContainerInfo, ProcessLabels)>,
+        healthy: &mut HashSet<String>,
+    ) -> Result<(AppRoute, bool), SchedulerError> {
+        let release = match app.current_release_id {
+            Some(id) => self.store.release_by_id(id).await?,
+            None => None,
+        };
+        let formation = self.store.formation(app.id).await?;
+        let observed = self.observe(containers, healthy).await;
+        let desired = release.as_ref().map(|r| DesiredRelease {
+            id: r.id.to_string(),
+            pending: r.status == ReleaseStatus::Pending,
+            created_at: r.created_at,
+            process_types: r.process_types.keys().cloned().collect(),
+        });
+        let plan = plan_app(&PlanInput {
+            release: desired.as_ref(),
+            formation: &formation,
+            observed: &observed,
+            now: now_ms(),
+            health_timeout: self.config.health_timeout,
+        });
+        self.execute(app, release.as_ref(), &plan, healthy).await?;
+        let route = AppRoute {
+            backends: plan
+                .backends
+                .iter()
+                .map(|(addr, dyno)| Backend {
+                    addr: *addr,
+                    dyno: dyno.clone(),
+                })
+                .collect(),
+        };
+        Ok((route, plan.in_progress || !plan.start.is_empty()))
+    }
+
+    /// Turns containers into observations, health-checking web processes not yet seen healthy.
+    async fn observe(
+        &self,
+        containers: Vec<(ContainerInfo, ProcessLabels)>,
+        healthy: &mut HashSet<String>,
+    ) -> Vec<Observed> {
+        let mut observed = Vec::with_capacity(containers.len());
+        for (c, l) in containers {
+            let running = c.state == ContainerState::Running;
+            let addr = c.ip.map(|ip| SocketAddr::new(ip, self.config.web_port));
+            let ready = if !running {
+                healthy.remove(&c.id);
+                false
+            } else if l.slot.process != "web" || healthy.contains(&c.id) {
+                true
+            } else if let Some(addr) = addr {
+                let ok = answers_http(addr, Duration::from_millis(800)).await;
+                if ok {
+                    tracing::info!(dyno = %l.slot.dyno(), release = %l.release, "process answers HTTP");
+                    healthy.insert(c.id.clone());
+                }
+                ok
+            } else {
+                false
+            };
+            observed.push(Observed {
+                id: c.id,
+                release_id: l.release,
+                slot: l.slot,
+                running,
+                ready,
+                addr,
+            });
+        }
+        observed
+    }
+
+    async fn execute(
+        &self,
+        app: &App,
+        release: Option<&Release>,
+        plan: &AppPlan,
+        healthy: &mut HashSet<String>,
+    ) -> Result<(), SchedulerError> {
+        for (id, slot, reason) in &plan.remove {
+            match reason {
+                RemoveReason::Exited => {
+                    tracing::warn!(dyno = %slot.dyno(), "process exited; replacing it")
+                }
+                RemoveReason::Replaced => {
+                    tracing::info!(dyno = %slot.dyno(), "retiring process of the previous release")
+                }
+                RemoveReason::NotWanted => {
+                    tracing::info!(dyno = %slot.dyno(), "stopping process no longer in the formation")
+                }
+            }
+            let grace = match reason {
+                RemoveReason::Exited => Duration::ZERO,
+                _ => self.config.stop_grace,
+            };
+            self.runtime.remove_container(id, grace).await?;
+            healthy.remove(id);
+        }
+        if let Some(release) = release {
+            for slot in &plan.start {
+                self.start_process(app, release, slot).await?;
+            }
+            match plan.verdict {
+                Some(Verdict::Succeeded) => {
+                    tracing::info!(release = %format!("v{}", release.version), "release deployed");
+                    self.store
+                        .set_release_status(release.id, ReleaseStatus::Succeeded)
+                        .await?;
+                }
+                Some(Verdict::Failed) => self.fail_release(app, release).await?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a release that never became healthy failed and makes the last good one current.
+    async fn fail_release(&self, app: &App, release: &Release) -> Result<(), SchedulerError> {
+        tracing::warn!(release = %format!("v{}", release.version), "release did not become healthy; keeping the previous one");
+        self.store
+            .set_release_status(release.id, ReleaseStatus::Failed)
+            .await?;
+        let previous = self
+            .store
+            .list_releases(app.id)
+            .await?
+            .into_iter()
+            .find(|r| r.version < release.version && r.status == ReleaseStatus::Succeeded);
+        self.store
+            .set_current_release(app.id, previous.map(|r| r.id))
+            .await?;
+        Ok(())
+    }
+
+    async fn start_process(
+        &self,
+        app: &App,
+        release: &Release,
+        slot: &Slot,
+    ) -> Result<(), SchedulerError> {
+        let Some(command) = release.process_types.get(&slot.process) else {
+            return Ok(());
+        };
+        let spec = self.process_spec(app, release, slot, command);
+        let id = match self.runtime.create_container(&spec).await {
+            Err(RuntimeError::Conflict(_)) => {
+                // A leftover with the same name (e.g. from an interrupted pass): replace it.
+                if let Some(name) = &spec.name {
+                    self.runtime.remove_container(name, Duration::ZERO).await?;
+                }
+                self.runtime.create_container(&spec).await?
+            }
+            other => other?,
+        };
+        self.runtime.start_container(&id).await?;
+        tracing::info!(dyno = %slot.dyno(), release = %format!("v{}", release.version), "starting process");
+        Ok(())
+    }
+
+    fn process_spec(
+        &self,
+        app: &App,
+        release: &Release,
+        slot: &Slot,
+        command: &str,
+    ) -> ContainerSpec {
+        let mut env: BTreeMap<String, String> = release.config.clone();
+        env.insert("PORT".to_string(), self.config.web_port.to_string());
+        env.insert("DYNO".to_string(), slot.dyno());
+        let labels = BTreeMap::from([
+            (
+                labels::INSTANCE.to_string(),
+                self.config.instance_id.clone(),
+            ),
+            (labels::ROLE.to_string(), labels::ROLE_PROCESS.to_string()),
+            (labels::APP.to_string(), app.name.clone()),
+            (labels::RELEASE.to_string(), release.id.to_string()),
+            (labels::VERSION.to_string(), release.version.to_string()),
+            (labels::PROCESS.to_string(), slot.process.clone()),
+            (labels::INDEX.to_string(), slot.index.to_string()),
+        ]);
+        ContainerSpec {
+            name: Some(format!("{}.{}.v{}", app.name, slot.dyno(), release.version)),
+            image: release.image.clone(),
+            cmd: Some(vec![command.to_string()]),
+            env,
+            labels,
+            network: Some(self.config.network.clone()),
+            user: Some("app".to_string()),
+            memory_bytes: Some(self.config.memory_bytes),
+            pids_limit: Some(self.config.pids_limit),
+            drop_capabilities: true,
+            init: true,
+            ..Default::default()
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
