@@ -144,6 +144,7 @@ impl Scheduler {
 
         let mut table = RouteTable::default();
         let mut busy = false;
+        let mut retire: Vec<(String, Slot)> = Vec::new();
         for app in &apps {
             let containers = by_app.remove(&app.name).unwrap_or_default();
             let span = tracing::info_span!("reconcile", app = %app.name);
@@ -152,9 +153,10 @@ impl Scheduler {
                 .instrument(span)
                 .await
             {
-                Ok((route, app_busy)) => {
+                Ok((route, app_busy, replaced)) => {
                     busy |= app_busy;
                     table.apps.insert(app.name.clone(), route);
+                    retire.extend(replaced);
                 }
                 Err(e) => {
                     busy = true;
@@ -167,6 +169,12 @@ impl Scheduler {
             }
         }
         self.routes.publish(table);
+        // Only now that no route points at them: retire the previous releases' processes.
+        for (id, slot) in retire {
+            tracing::info!(dyno = %slot.dyno(), "retiring process of the previous release");
+            self.runtime.remove_container(&id, self.config.stop_grace).await?;
+            healthy.remove(&id);
+        }
         Ok(busy)
     }
 
@@ -175,7 +183,7 @@ impl Scheduler {
         app: &App,
         containers: Vec<(ContainerInfo, ProcessLabels)>,
         healthy: &mut HashSet<String>,
-    ) -> Result<(AppRoute, bool), SchedulerError> {
+    ) -> Result<(AppRoute, bool, Vec<(String, Slot)>), SchedulerError> {
         let release = match app.current_release_id {
             Some(id) => self.store.release_by_id(id).await?,
             None => None,
@@ -206,7 +214,13 @@ impl Scheduler {
                 })
                 .collect(),
         };
-        Ok((route, plan.in_progress || !plan.start.is_empty()))
+        let replaced = plan
+            .remove
+            .iter()
+            .filter(|(_, _, reason)| *reason == RemoveReason::Replaced)
+            .map(|(id, slot, _)| (id.clone(), slot.clone()))
+            .collect();
+        Ok((route, plan.in_progress || !plan.start.is_empty(), replaced))
     }
 
     /// Turns containers into observations, health-checking web processes not yet seen healthy.

@@ -36,11 +36,14 @@ pub trait Store: Send + Sync + 'static {
     /// user still owns apps. `StoreError::NotFound` when there is no such user.
     async fn delete_user(&self, id: Uuid) -> Result<()>;
     /// Stores the hash of a new API token (the token itself is never stored).
+    /// `StoreError::Conflict` when the hash is stored already, `StoreError::NotFound` when there
+    /// is no such user.
     async fn insert_token(&self, user_id: Uuid, token_hash: &str) -> Result<()>;
     async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>>;
 
     // --- apps and access
     /// `StoreError::Conflict` when the name is taken. The owner is not a collaborator row.
+    /// `StoreError::NotFound` when there is no such owner.
     async fn create_app(&self, name: &AppName, owner_id: Uuid) -> Result<App>;
     async fn app_by_name(&self, name: &AppName) -> Result<Option<App>>;
     /// Every app, ordered by name (for the scheduler).
@@ -50,7 +53,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the app and everything that belongs to it (collaborators, builds, releases,
     /// formation). `StoreError::NotFound` when there is no such app.
     async fn delete_app(&self, app_id: Uuid) -> Result<()>;
-    /// `StoreError::Conflict` when the user is already a collaborator.
+    /// `StoreError::Conflict` when the user is already a collaborator. `StoreError::NotFound`
+    /// when there is no such app or user.
     async fn add_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<()>;
     /// Returns whether a row was removed.
     async fn remove_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool>;
@@ -59,8 +63,10 @@ pub trait Store: Send + Sync + 'static {
     async fn is_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool>;
 
     // --- builds
-    /// A new build in status `Pending`.
+    /// A new build in status `Pending`. `StoreError::NotFound` when there is no such app.
     async fn create_build(&self, app_id: Uuid, user_id: Uuid, commit: &str) -> Result<Build>;
+    /// Sets the build's status and release; `finished_at` becomes now (unless the status is
+    /// `Pending`). `StoreError::NotFound` when there is no such build or release.
     async fn finish_build(
         &self,
         build_id: Uuid,
@@ -75,8 +81,11 @@ pub trait Store: Send + Sync + 'static {
     // --- releases
     /// Creates the app's next release (version = previous highest + 1, atomically) in status
     /// `Pending`. It does not become current until `set_current_release`.
+    /// `StoreError::NotFound` when there is no such app (or user).
     async fn create_release(&self, new: NewRelease) -> Result<Release>;
+    /// `StoreError::NotFound` when there is no such release.
     async fn set_release_status(&self, release_id: Uuid, status: ReleaseStatus) -> Result<()>;
+    /// `StoreError::NotFound` when there is no such app or the release is not one of its own.
     async fn set_current_release(&self, app_id: Uuid, release_id: Option<Uuid>) -> Result<()>;
     async fn release_by_id(&self, release_id: Uuid) -> Result<Option<Release>>;
     /// Newest first.
@@ -85,6 +94,6 @@ pub trait Store: Send + Sync + 'static {
     // --- formation
     /// Process type -> quantity; empty when never set.
     async fn formation(&self, app_id: Uuid) -> Result<Formation>;
-    /// Replaces the whole formation of the app.
+    /// Replaces the whole formation of the app. `StoreError::NotFound` when there is no such app.
     async fn set_formation(&self, app_id: Uuid, formation: &Formation) -> Result<()>;
 }

@@ -1,0 +1,176 @@
+//! `SqlStore`: the `Store` on SQLite or PostgreSQL through sqlx's `Any` driver. This file holds
+//! the handle and the trait impl, which only dispatches to the per-area modules below; connecting
+//! and migrating live in `connect`.
+
+mod accounts;
+mod apps;
+mod builds;
+mod codec;
+mod connect;
+mod numbering;
+mod releases;
+
+use crate::{App, Build, BuildStatus, NewRelease, Release, ReleaseStatus, Result, Store, User};
+use async_trait::async_trait;
+use paas_domain::{AppName, Email, Formation};
+use sqlx::{Any, AnyPool, Transaction};
+use uuid::Uuid;
+
+/// Which database is behind the `Any` pool; only connecting and transactions care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The SQL implementation of [`Store`]. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Closes the pool: waits for checked-out connections to come back and closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout) so that a transaction that reads before
+    /// it writes cannot fail with `SQLITE_BUSY` when another connection committed in between.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        accounts::setting(self, key).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        accounts::put_setting(self, key, value).await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        accounts::count_users(self).await
+    }
+
+    async fn create_user(&self, email: &Email, password_hash: &str, admin: bool) -> Result<User> {
+        accounts::create_user(self, email, password_hash, admin).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        accounts::user_by_email(self, email).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
+        accounts::user_by_id(self, id).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        accounts::list_users(self).await
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<()> {
+        accounts::delete_user(self, id).await
+    }
+
+    async fn insert_token(&self, user_id: Uuid, token_hash: &str) -> Result<()> {
+        accounts::insert_token(self, user_id, token_hash).await
+    }
+
+    async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
+        accounts::user_by_token_hash(self, token_hash).await
+    }
+
+    async fn create_app(&self, name: &AppName, owner_id: Uuid) -> Result<App> {
+        apps::create_app(self, name, owner_id).await
+    }
+
+    async fn app_by_name(&self, name: &AppName) -> Result<Option<App>> {
+        apps::app_by_name(self, name).await
+    }
+
+    async fn list_apps(&self) -> Result<Vec<App>> {
+        apps::list_apps(self).await
+    }
+
+    async fn list_apps_for_user(&self, user_id: Uuid) -> Result<Vec<App>> {
+        apps::list_apps_for_user(self, user_id).await
+    }
+
+    async fn delete_app(&self, app_id: Uuid) -> Result<()> {
+        apps::delete_app(self, app_id).await
+    }
+
+    async fn add_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<()> {
+        apps::add_collaborator(self, app_id, user_id).await
+    }
+
+    async fn remove_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool> {
+        apps::remove_collaborator(self, app_id, user_id).await
+    }
+
+    async fn list_collaborators(&self, app_id: Uuid) -> Result<Vec<User>> {
+        apps::list_collaborators(self, app_id).await
+    }
+
+    async fn is_collaborator(&self, app_id: Uuid, user_id: Uuid) -> Result<bool> {
+        apps::is_collaborator(self, app_id, user_id).await
+    }
+
+    async fn create_build(&self, app_id: Uuid, user_id: Uuid, commit: &str) -> Result<Build> {
+        builds::create_build(self, app_id, user_id, commit).await
+    }
+
+    async fn finish_build(
+        &self,
+        build_id: Uuid,
+        status: BuildStatus,
+        release_id: Option<Uuid>,
+    ) -> Result<()> {
+        builds::finish_build(self, build_id, status, release_id).await
+    }
+
+    async fn fail_pending_builds(&self) -> Result<u64> {
+        builds::fail_pending_builds(self).await
+    }
+
+    async fn list_builds(&self, app_id: Uuid) -> Result<Vec<Build>> {
+        builds::list_builds(self, app_id).await
+    }
+
+    async fn create_release(&self, new: NewRelease) -> Result<Release> {
+        releases::create_release(self, new).await
+    }
+
+    async fn set_release_status(&self, release_id: Uuid, status: ReleaseStatus) -> Result<()> {
+        releases::set_release_status(self, release_id, status).await
+    }
+
+    async fn set_current_release(&self, app_id: Uuid, release_id: Option<Uuid>) -> Result<()> {
+        releases::set_current_release(self, app_id, release_id).await
+    }
+
+    async fn release_by_id(&self, release_id: Uuid) -> Result<Option<Release>> {
+        releases::release_by_id(self, release_id).await
+    }
+
+    async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>> {
+        releases::list_releases(self, app_id).await
+    }
+
+    async fn formation(&self, app_id: Uuid) -> Result<Formation> {
+        apps::formation(self, app_id).await
+    }
+
+    async fn set_formation(&self, app_id: Uuid, formation: &Formation) -> Result<()> {
+        apps::set_formation(self, app_id, formation).await
+    }
+}

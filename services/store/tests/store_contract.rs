@@ -1,0 +1,855 @@
+//! The `Store` contract, checked on real databases. Every test body below is written once, against
+//! `&dyn Store`, and `store_tests!` runs it twice: `sqlite::<name>` on a temporary SQLite file and
+//! `postgres::<name>` on a fresh PostgreSQL database (see `support`).
+
+mod support;
+
+use paas_domain::Formation;
+use paas_store::{BuildStatus, NewRelease, ReleaseStatus, SqlStore, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use support::{app, app_name, email, user, TestDb};
+use uuid::Uuid;
+
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::support::sqlite().await;
+                    crate::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = crate::support::postgres().await else {
+                        return;
+                    };
+                    crate::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(
+    settings_upsert,
+    users_create_lookup_and_order,
+    duplicate_email_is_conflict,
+    tokens_find_their_user,
+    apps_create_lookup_and_order,
+    duplicate_app_name_is_conflict,
+    collaborators,
+    delete_user_refuses_an_owner,
+    delete_user_removes_tokens_and_collaborations,
+    delete_app_removes_children,
+    release_versions_count_per_app,
+    release_status_and_current_release,
+    concurrent_create_release_gets_distinct_versions,
+    builds_lifecycle_and_order,
+    fail_pending_builds,
+    formation_replace,
+    corrupt_rows_are_reported,
+    reconnecting_keeps_data,
+);
+
+fn release_for(app_id: Uuid, image: &str) -> NewRelease {
+    NewRelease {
+        app_id,
+        image: image.to_string(),
+        process_types: BTreeMap::from([("web".to_string(), "./server".to_string())]),
+        config: BTreeMap::new(),
+        description: format!("Deploy {image}"),
+        user_id: None,
+    }
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "expected Conflict, got {result:?}"
+    );
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound(_))),
+        "expected NotFound, got {result:?}"
+    );
+}
+
+fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Corrupt(_))),
+        "expected Corrupt, got {result:?}"
+    );
+}
+
+async fn settings_upsert(db: &TestDb) {
+    let store = db.dyn_store();
+    assert_eq!(store.setting("instance_id").await.unwrap(), None);
+
+    store.put_setting("instance_id", "abc").await.unwrap();
+    store.put_setting("other", "x").await.unwrap();
+    assert_eq!(
+        store.setting("instance_id").await.unwrap().as_deref(),
+        Some("abc")
+    );
+
+    store.put_setting("instance_id", "def").await.unwrap();
+    assert_eq!(
+        store.setting("instance_id").await.unwrap().as_deref(),
+        Some("def")
+    );
+    assert_eq!(store.setting("other").await.unwrap().as_deref(), Some("x"));
+}
+
+async fn users_create_lookup_and_order(db: &TestDb) {
+    let store = db.dyn_store();
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    assert!(store.list_users().await.unwrap().is_empty());
+
+    let before = now_ms();
+    let carol = store
+        .create_user(&email("carol@example.com"), "hash-c", false)
+        .await
+        .unwrap();
+    let alice = store
+        .create_user(&email("Alice@Example.com"), "hash-a", true)
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&email("bob@example.com"), "hash-b", false)
+        .await
+        .unwrap();
+
+    assert_eq!(alice.email, "alice@example.com");
+    assert!(alice.admin && !bob.admin);
+    assert_eq!(alice.password_hash, "hash-a");
+    assert!(alice.created_at >= before && alice.created_at <= now_ms());
+    assert_eq!(store.count_users().await.unwrap(), 3);
+
+    let listed: Vec<_> = store.list_users().await.unwrap();
+    assert_eq!(
+        listed,
+        vec![alice.clone(), bob.clone(), carol.clone()],
+        "ordered by e-mail"
+    );
+
+    assert_eq!(
+        store
+            .user_by_email(&email("ALICE@example.com"))
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.user_by_id(carol.id).await.unwrap(), Some(carol));
+    assert_eq!(
+        store
+            .user_by_email(&email("nobody@example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.user_by_id(Uuid::new_v4()).await.unwrap(), None);
+}
+
+async fn duplicate_email_is_conflict(db: &TestDb) {
+    let store = db.dyn_store();
+    user(&*store, "ann@example.com").await;
+    assert_conflict(
+        store
+            .create_user(&email("ANN@example.com"), "other", true)
+            .await,
+    );
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+async fn tokens_find_their_user(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let bob = user(&*store, "bob@example.com").await;
+
+    store.insert_token(ann.id, "hash-1").await.unwrap();
+    store.insert_token(ann.id, "hash-2").await.unwrap();
+    store.insert_token(bob.id, "hash-3").await.unwrap();
+
+    assert_eq!(
+        store.user_by_token_hash("hash-1").await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(store.user_by_token_hash("hash-2").await.unwrap(), Some(ann));
+    assert_eq!(
+        store.user_by_token_hash("hash-3").await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(store.user_by_token_hash("unknown").await.unwrap(), None);
+
+    assert_conflict(store.insert_token(bob.id, "hash-1").await);
+    assert_not_found(store.insert_token(Uuid::new_v4(), "hash-4").await);
+}
+
+async fn apps_create_lookup_and_order(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let bob = user(&*store, "bob@example.com").await;
+    let cid = user(&*store, "cid@example.com").await;
+
+    let zeta = app(&*store, "zeta", &ann).await;
+    let alpha = app(&*store, "alpha", &bob).await;
+    let mid = app(&*store, "mid", &cid).await;
+
+    assert_eq!(zeta.owner_id, ann.id);
+    assert_eq!(zeta.current_release_id, None);
+    assert!(zeta.created_at > 0);
+    assert_eq!(
+        store.app_by_name(&app_name("zeta")).await.unwrap(),
+        Some(zeta.clone())
+    );
+    assert_eq!(store.app_by_name(&app_name("nope")).await.unwrap(), None);
+
+    assert_eq!(
+        store.list_apps().await.unwrap(),
+        vec![alpha.clone(), mid.clone(), zeta.clone()],
+        "ordered by name"
+    );
+
+    // Ann owns zeta and collaborates on alpha; mid is none of her business.
+    store.add_collaborator(alpha.id, ann.id).await.unwrap();
+    assert_eq!(
+        store.list_apps_for_user(ann.id).await.unwrap(),
+        vec![alpha.clone(), zeta]
+    );
+    assert_eq!(store.list_apps_for_user(bob.id).await.unwrap(), vec![alpha]);
+    assert_eq!(store.list_apps_for_user(cid.id).await.unwrap(), vec![mid]);
+    assert!(store
+        .list_apps_for_user(Uuid::new_v4())
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_not_found(store.create_app(&app_name("orphan"), Uuid::new_v4()).await);
+}
+
+async fn duplicate_app_name_is_conflict(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let bob = user(&*store, "bob@example.com").await;
+    let first = app(&*store, "taken", &ann).await;
+    assert_conflict(store.create_app(&app_name("taken"), bob.id).await);
+    assert_eq!(store.list_apps().await.unwrap(), vec![first]);
+}
+
+async fn collaborators(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let zed = user(&*store, "zed@example.com").await;
+    let amy = user(&*store, "amy@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+
+    assert!(store.list_collaborators(web.id).await.unwrap().is_empty());
+    store.add_collaborator(web.id, zed.id).await.unwrap();
+    store.add_collaborator(web.id, amy.id).await.unwrap();
+    assert_conflict(store.add_collaborator(web.id, zed.id).await);
+    assert_not_found(store.add_collaborator(Uuid::new_v4(), zed.id).await);
+    assert_not_found(store.add_collaborator(web.id, Uuid::new_v4()).await);
+
+    // Ordered by e-mail; the owner is not a collaborator.
+    assert_eq!(
+        store.list_collaborators(web.id).await.unwrap(),
+        vec![amy.clone(), zed.clone()]
+    );
+    assert!(store.is_collaborator(web.id, zed.id).await.unwrap());
+    assert!(!store.is_collaborator(web.id, owner.id).await.unwrap());
+    assert!(!store.is_collaborator(other.id, zed.id).await.unwrap());
+
+    assert!(store.remove_collaborator(web.id, zed.id).await.unwrap());
+    assert!(!store.remove_collaborator(web.id, zed.id).await.unwrap());
+    assert!(!store.is_collaborator(web.id, zed.id).await.unwrap());
+    assert_eq!(store.list_collaborators(web.id).await.unwrap(), vec![amy]);
+}
+
+async fn delete_user_refuses_an_owner(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let web = app(&*store, "web", &ann).await;
+    store.insert_token(ann.id, "ann-token").await.unwrap();
+
+    assert_conflict(store.delete_user(ann.id).await);
+    // Nothing was touched.
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(
+        store.user_by_token_hash("ann-token").await.unwrap(),
+        Some(ann.clone())
+    );
+
+    // Once the app is gone the user can go.
+    store.delete_app(web.id).await.unwrap();
+    store.delete_user(ann.id).await.unwrap();
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), None);
+    assert_not_found(store.delete_user(ann.id).await);
+    assert_not_found(store.delete_user(Uuid::new_v4()).await);
+}
+
+async fn delete_user_removes_tokens_and_collaborations(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let helper = user(&*store, "helper@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    store.add_collaborator(web.id, helper.id).await.unwrap();
+    store.insert_token(helper.id, "helper-token").await.unwrap();
+    let build = store
+        .create_build(web.id, helper.id, "abc123")
+        .await
+        .unwrap();
+    let release = store
+        .create_release(NewRelease {
+            user_id: Some(helper.id),
+            ..release_for(web.id, "img:1")
+        })
+        .await
+        .unwrap();
+
+    store.delete_user(helper.id).await.unwrap();
+
+    assert_eq!(store.user_by_id(helper.id).await.unwrap(), None);
+    assert_eq!(
+        store.user_by_token_hash("helper-token").await.unwrap(),
+        None
+    );
+    assert!(store.list_collaborators(web.id).await.unwrap().is_empty());
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    // The app's history stays: the build keeps the pusher's id, the release forgets its user.
+    assert_eq!(store.list_builds(web.id).await.unwrap(), vec![build]);
+    let kept = store
+        .release_by_id(release.id)
+        .await
+        .unwrap()
+        .expect("release kept");
+    assert_eq!(kept.user_id, None);
+    assert_eq!(kept.version, 1);
+}
+
+async fn delete_app_removes_children(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let helper = user(&*store, "helper@example.com").await;
+    let doomed = app(&*store, "doomed", &owner).await;
+    let kept = app(&*store, "kept", &owner).await;
+
+    for target in [&doomed, &kept] {
+        store.add_collaborator(target.id, helper.id).await.unwrap();
+        let build = store
+            .create_build(target.id, owner.id, "abc")
+            .await
+            .unwrap();
+        let release = store
+            .create_release(release_for(target.id, "img"))
+            .await
+            .unwrap();
+        store
+            .finish_build(build.id, BuildStatus::Succeeded, Some(release.id))
+            .await
+            .unwrap();
+        store
+            .set_current_release(target.id, Some(release.id))
+            .await
+            .unwrap();
+        store
+            .set_formation(target.id, &Formation::from([("web".to_string(), 2)]))
+            .await
+            .unwrap();
+    }
+    let doomed_release = store.list_releases(doomed.id).await.unwrap()[0].id;
+
+    store.delete_app(doomed.id).await.unwrap();
+
+    assert_eq!(store.app_by_name(&app_name("doomed")).await.unwrap(), None);
+    assert!(store.list_builds(doomed.id).await.unwrap().is_empty());
+    assert!(store.list_releases(doomed.id).await.unwrap().is_empty());
+    assert_eq!(store.release_by_id(doomed_release).await.unwrap(), None);
+    assert!(store.formation(doomed.id).await.unwrap().is_empty());
+    assert!(!store.is_collaborator(doomed.id, helper.id).await.unwrap());
+    assert_eq!(store.list_apps_for_user(helper.id).await.unwrap().len(), 1);
+    assert_not_found(store.delete_app(doomed.id).await);
+
+    // The other app is untouched.
+    assert_eq!(store.list_builds(kept.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_releases(kept.id).await.unwrap().len(), 1);
+    assert_eq!(store.formation(kept.id).await.unwrap().get("web"), Some(&2));
+    assert!(store.is_collaborator(kept.id, helper.id).await.unwrap());
+
+    // The name is free again, and the new app starts over at v1.
+    let reborn = app(&*store, "doomed", &owner).await;
+    assert_eq!(
+        store
+            .create_release(release_for(reborn.id, "img"))
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+}
+
+async fn release_versions_count_per_app(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let one = app(&*store, "one", &owner).await;
+    let two = app(&*store, "two", &owner).await;
+
+    let v1 = store
+        .create_release(release_for(one.id, "one:1"))
+        .await
+        .unwrap();
+    let v2 = store
+        .create_release(release_for(one.id, "one:2"))
+        .await
+        .unwrap();
+    let other_v1 = store
+        .create_release(release_for(two.id, "two:1"))
+        .await
+        .unwrap();
+    let v3 = store
+        .create_release(release_for(one.id, "one:3"))
+        .await
+        .unwrap();
+
+    assert_eq!((v1.version, v2.version, v3.version), (1, 2, 3));
+    assert_eq!(other_v1.version, 1, "each app counts on its own");
+    assert_eq!(
+        store
+            .create_release(release_for(two.id, "two:2"))
+            .await
+            .unwrap()
+            .version,
+        2
+    );
+
+    // Newest first, and every field round-trips.
+    assert_eq!(
+        store.list_releases(one.id).await.unwrap(),
+        vec![v3, v2, v1.clone()]
+    );
+    assert_eq!(v1.status, ReleaseStatus::Pending);
+    assert_eq!(v1.image, "one:1");
+    assert_eq!(v1.description, "Deploy one:1");
+    assert!(v1.created_at > 0);
+
+    let rich = NewRelease {
+        app_id: one.id,
+        image: "one:4".to_string(),
+        process_types: BTreeMap::from([
+            ("web".to_string(), "bundle exec puma -p $PORT".to_string()),
+            (
+                "worker".to_string(),
+                "sidekiq \"quoted\" \\ back".to_string(),
+            ),
+        ]),
+        config: BTreeMap::from([
+            (
+                "DATABASE_URL".to_string(),
+                "postgres://x:y@h/db?a=b&c=d".to_string(),
+            ),
+            ("EMPTY".to_string(), String::new()),
+            ("UNICODE".to_string(), "héllo ✓".to_string()),
+        ]),
+        description: "Set config vars".to_string(),
+        user_id: Some(owner.id),
+    };
+    let v4 = store.create_release(rich.clone()).await.unwrap();
+    let read = store
+        .release_by_id(v4.id)
+        .await
+        .unwrap()
+        .expect("release exists");
+    assert_eq!(read, v4);
+    assert_eq!(read.version, 4);
+    assert_eq!(read.process_types, rich.process_types);
+    assert_eq!(read.config, rich.config);
+    assert_eq!(read.user_id, Some(owner.id));
+
+    assert_eq!(store.release_by_id(Uuid::new_v4()).await.unwrap(), None);
+    assert!(store
+        .list_releases(Uuid::new_v4())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_not_found(
+        store
+            .create_release(release_for(Uuid::new_v4(), "ghost"))
+            .await,
+    );
+}
+
+async fn release_status_and_current_release(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    let v1 = store
+        .create_release(release_for(web.id, "img:1"))
+        .await
+        .unwrap();
+    let foreign = store
+        .create_release(release_for(other.id, "img:x"))
+        .await
+        .unwrap();
+
+    store
+        .set_release_status(v1.id, ReleaseStatus::Succeeded)
+        .await
+        .unwrap();
+    let read = store.release_by_id(v1.id).await.unwrap().unwrap();
+    assert_eq!(read.status, ReleaseStatus::Succeeded);
+    store
+        .set_release_status(v1.id, ReleaseStatus::Failed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.release_by_id(v1.id).await.unwrap().unwrap().status,
+        ReleaseStatus::Failed
+    );
+    assert_not_found(
+        store
+            .set_release_status(Uuid::new_v4(), ReleaseStatus::Failed)
+            .await,
+    );
+
+    let current = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .app_by_name(&app_name(name))
+                .await
+                .unwrap()
+                .unwrap()
+                .current_release_id
+        }
+    };
+    assert_eq!(current("web").await, None);
+    store
+        .set_current_release(web.id, Some(v1.id))
+        .await
+        .unwrap();
+    assert_eq!(current("web").await, Some(v1.id));
+
+    // Another app's release, an unknown release, an unknown app: all refused, nothing changed.
+    assert_not_found(store.set_current_release(web.id, Some(foreign.id)).await);
+    assert_not_found(
+        store
+            .set_current_release(web.id, Some(Uuid::new_v4()))
+            .await,
+    );
+    assert_not_found(store.set_current_release(Uuid::new_v4(), Some(v1.id)).await);
+    assert_eq!(current("web").await, Some(v1.id));
+
+    store.set_current_release(web.id, None).await.unwrap();
+    assert_eq!(current("web").await, None);
+    assert_eq!(current("other").await, None);
+}
+
+async fn concurrent_create_release_gets_distinct_versions(db: &TestDb) {
+    const TASKS: usize = 6;
+    const EACH: usize = 4;
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let busy = app(&*store, "busy", &owner).await;
+    let calm = app(&*store, "calm", &owner).await;
+    // Half the writers go through a second pool, as another paas process would.
+    let second: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url).await.expect("second pool"));
+
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = if task % 2 == 0 {
+            store.clone()
+        } else {
+            second.clone()
+        };
+        let (busy_id, calm_id, user_id) = (busy.id, calm.id, owner.id);
+        tasks.push(tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for i in 0..EACH {
+                let release = store
+                    .create_release(release_for(busy_id, &format!("busy:{task}-{i}")))
+                    .await
+                    .expect("concurrent create_release");
+                versions.push(release.version);
+                store
+                    .create_build(calm_id, user_id, "c0ffee")
+                    .await
+                    .expect("concurrent build");
+            }
+            versions
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.extend(task.await.expect("task panicked"));
+    }
+
+    let distinct: BTreeSet<i64> = versions.iter().copied().collect();
+    let expected: BTreeSet<i64> = (1..=(TASKS * EACH) as i64).collect();
+    assert_eq!(versions.len(), TASKS * EACH);
+    assert_eq!(
+        distinct, expected,
+        "versions must be distinct and consecutive: {versions:?}"
+    );
+
+    let listed: Vec<i64> = store
+        .list_releases(busy.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.version)
+        .collect();
+    assert_eq!(listed, expected.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(
+        store.list_builds(calm.id).await.unwrap().len(),
+        TASKS * EACH
+    );
+}
+
+async fn builds_lifecycle_and_order(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+
+    let before = now_ms();
+    let first = store
+        .create_build(web.id, owner.id, "aaa111")
+        .await
+        .unwrap();
+    assert_eq!(first.status, BuildStatus::Pending);
+    assert_eq!(first.commit, "aaa111");
+    assert_eq!((first.app_id, first.user_id), (web.id, owner.id));
+    assert_eq!((first.release_id, first.finished_at), (None, None));
+    assert!(first.created_at >= before);
+
+    // Created back to back (often within one millisecond): still newest first.
+    let mut created = vec![first.clone()];
+    for commit in ["bbb222", "ccc333", "ddd444"] {
+        created.push(store.create_build(web.id, owner.id, commit).await.unwrap());
+    }
+    store.create_build(other.id, owner.id, "zzz").await.unwrap();
+    created.reverse();
+    assert_eq!(store.list_builds(web.id).await.unwrap(), created);
+
+    let release = store
+        .create_release(release_for(web.id, "img"))
+        .await
+        .unwrap();
+    store
+        .finish_build(first.id, BuildStatus::Succeeded, Some(release.id))
+        .await
+        .unwrap();
+    let second = &created[2];
+    store
+        .finish_build(second.id, BuildStatus::Failed, None)
+        .await
+        .unwrap();
+
+    let builds = store.list_builds(web.id).await.unwrap();
+    let done = builds.iter().find(|b| b.id == first.id).unwrap();
+    assert_eq!(done.status, BuildStatus::Succeeded);
+    assert_eq!(done.release_id, Some(release.id));
+    assert!(done.finished_at.is_some_and(|t| t >= done.created_at));
+    let failed = builds.iter().find(|b| b.id == second.id).unwrap();
+    assert_eq!(
+        (failed.status, failed.release_id),
+        (BuildStatus::Failed, None)
+    );
+    assert!(failed.finished_at.is_some());
+
+    assert_not_found(
+        store
+            .finish_build(Uuid::new_v4(), BuildStatus::Failed, None)
+            .await,
+    );
+    assert_not_found(
+        store
+            .finish_build(first.id, BuildStatus::Succeeded, Some(Uuid::new_v4()))
+            .await,
+    );
+    assert_not_found(store.create_build(Uuid::new_v4(), owner.id, "abc").await);
+    assert!(store.list_builds(Uuid::new_v4()).await.unwrap().is_empty());
+}
+
+async fn fail_pending_builds(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+
+    assert_eq!(store.fail_pending_builds().await.unwrap(), 0);
+    let done = store.create_build(web.id, owner.id, "a").await.unwrap();
+    store
+        .finish_build(done.id, BuildStatus::Succeeded, None)
+        .await
+        .unwrap();
+    let stuck_a = store.create_build(web.id, owner.id, "b").await.unwrap();
+    let stuck_b = store.create_build(other.id, owner.id, "c").await.unwrap();
+
+    assert_eq!(store.fail_pending_builds().await.unwrap(), 2);
+    assert_eq!(store.fail_pending_builds().await.unwrap(), 0);
+
+    let mut all = store.list_builds(web.id).await.unwrap();
+    all.extend(store.list_builds(other.id).await.unwrap());
+    for build in &all {
+        let expected = if build.id == done.id {
+            BuildStatus::Succeeded
+        } else {
+            BuildStatus::Failed
+        };
+        assert_eq!(build.status, expected, "{build:?}");
+        assert!(build.finished_at.is_some());
+    }
+    assert!(all.iter().any(|b| b.id == stuck_a.id) && all.iter().any(|b| b.id == stuck_b.id));
+}
+
+async fn formation_replace(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+
+    assert!(store.formation(web.id).await.unwrap().is_empty());
+
+    let first = Formation::from([
+        ("web".to_string(), 2),
+        ("worker".to_string(), 1),
+        ("clock".to_string(), 0),
+    ]);
+    store.set_formation(web.id, &first).await.unwrap();
+    store
+        .set_formation(other.id, &Formation::from([("web".to_string(), 5)]))
+        .await
+        .unwrap();
+    assert_eq!(store.formation(web.id).await.unwrap(), first);
+
+    // Replaces the whole map: worker and clock disappear.
+    let second = Formation::from([("web".to_string(), u32::MAX)]);
+    store.set_formation(web.id, &second).await.unwrap();
+    assert_eq!(store.formation(web.id).await.unwrap(), second);
+
+    store
+        .set_formation(web.id, &Formation::new())
+        .await
+        .unwrap();
+    assert!(store.formation(web.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.formation(other.id).await.unwrap().get("web"),
+        Some(&5)
+    );
+
+    assert_not_found(store.set_formation(Uuid::new_v4(), &second).await);
+    assert_not_found(store.set_formation(Uuid::new_v4(), &Formation::new()).await);
+}
+
+async fn corrupt_rows_are_reported(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let release = store
+        .create_release(release_for(web.id, "img"))
+        .await
+        .unwrap();
+
+    let raw = db.raw_pool().await;
+    sqlx::query("UPDATE releases SET config = $1 WHERE id = $2")
+        .bind("not json")
+        .bind(release.id.to_string())
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, admin, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind("not-a-uuid")
+    .bind("broken@example.com")
+    .bind("x")
+    .bind(0_i64)
+    .bind(0_i64)
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+
+    assert_corrupt(store.release_by_id(release.id).await);
+    assert_corrupt(store.list_releases(web.id).await);
+    assert_corrupt(store.user_by_email(&email("broken@example.com")).await);
+    assert_corrupt(store.list_users().await);
+    // Healthy rows still read fine.
+    assert_eq!(store.user_by_id(owner.id).await.unwrap(), Some(owner));
+}
+
+async fn reconnecting_keeps_data(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    app(&*store, "web", &owner).await;
+    store.put_setting("instance_id", "i-1").await.unwrap();
+
+    // A second store on the same database (another process, or a restart): the migrations are
+    // already applied, and both see the same data.
+    let again = SqlStore::connect(&db.url).await.expect("reconnect");
+    assert_eq!(
+        again.setting("instance_id").await.unwrap().as_deref(),
+        Some("i-1")
+    );
+    assert_eq!(again.list_apps().await.unwrap().len(), 1);
+    assert_conflict(
+        again
+            .create_user(&email("owner@example.com"), "h", false)
+            .await,
+    );
+    again.close().await;
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// SQLite only: the connection settings the store relies on.
+#[tokio::test]
+async fn sqlite_uses_wal_and_foreign_keys() {
+    let db = support::sqlite().await;
+    let raw = db.raw_pool().await;
+    let row = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    let mode: String = sqlx::Row::try_get(&row, 0).unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    raw.close().await;
+
+    // Foreign keys are enforced on the store's own connections.
+    let store = db.dyn_store();
+    assert_not_found(store.create_app(&app_name("orphan"), Uuid::new_v4()).await);
+    db.store.close().await;
+}
+
+/// `connect` accepts a plain `sqlite://` URL and creates the file.
+#[tokio::test]
+async fn sqlite_url_creates_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let store = SqlStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(path.exists());
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    store.close().await;
+    assert!(SqlStore::connect("mysql://localhost/x").await.is_err());
+}
