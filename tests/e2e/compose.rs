@@ -26,8 +26,15 @@ fn compose_config() -> std::process::Output {
 fn compose_file_is_valid_and_wires_paasd_to_postgres_and_docker() {
     let output = compose_config();
     let config = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(config.contains("postgres://paas:paas@postgres:5432/paas"), "{config}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        config.contains("postgres://paas:paas@postgres:5432/paas"),
+        "{config}"
+    );
     assert!(config.contains("/var/run/docker.sock"), "{config}");
     assert!(config.contains("8080"), "{config}");
 }

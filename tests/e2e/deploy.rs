@@ -25,7 +25,7 @@ fn python_app_deploys_redeploys_and_is_destroyed() {
     for expected in [
         "remote: -----> Python app detected",
         "remote: -----> Installing requirements with pip",
-        "Flask",
+        "remote:        Collecting flask==3.0.3",
         "remote: -----> Discovering process types",
         "remote:        Procfile declares types -> web",
         "remote: -----> Slug compiled,",

@@ -20,7 +20,9 @@ fn fresh_database() -> Option<String> {
             &admin_url,
             "-q",
             "-c",
-            &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+            &format!("CREATE DATABASE {name}"),
         ])
         .output()
         .expect("psql runs");

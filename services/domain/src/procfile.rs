@@ -11,11 +11,15 @@ pub struct Procfile {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcfileError {
-    #[error("Procfile line {line}: merge conflict marker found; resolve the conflict and push again")]
+    #[error(
+        "Procfile line {line}: merge conflict marker found; resolve the conflict and push again"
+    )]
     ConflictMarker { line: usize },
     #[error("Procfile line {line}: expected `type: command`")]
     MissingColon { line: usize },
-    #[error("Procfile line {line}: process type {name:?} may only contain letters, digits, '-' and '_'")]
+    #[error(
+        "Procfile line {line}: process type {name:?} may only contain letters, digits, '-' and '_'"
+    )]
     BadType { line: usize, name: String },
     #[error("Procfile line {line}: process type {name:?} has no command")]
     EmptyCommand { line: usize, name: String },
@@ -74,7 +78,9 @@ impl Procfile {
 
     /// Process types that run as long-lived processes (everything but the `release` phase).
     pub fn process_types(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.processes.iter().filter(|(name, _)| name.as_str() != "release")
+        self.processes
+            .iter()
+            .filter(|(name, _)| name.as_str() != "release")
     }
 }
 

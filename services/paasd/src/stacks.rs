@@ -1,32 +1,19 @@
-//! The stack images paasd builds on: which Debian packages go in the run and build stacks, and
-//! making sure they exist (with progress on stderr).
+//! The stack images paasd builds on: the runtime's default stacks with paasd's mirror, pull
+//! base and CA bundle, made sure to exist (with progress on stderr).
 
 use crate::config::Config;
 use anyhow::Context;
 use paas_runtime::{ContainerRuntime, DockerRuntime, StackConfig, StackImages};
 use tokio::sync::mpsc;
 
-/// Runtimes only: what release images run on.
-const RUN_PACKAGES: &[&str] = &["ca-certificates", "python3", "netbase", "tzdata"];
-/// Compilers, headers and package tools, on top of the run stack.
-const BUILD_PACKAGES: &[&str] = &[
-    "python3-pip",
-    "python3-venv",
-    "python3-dev",
-    "build-essential",
-    "git",
-    "curl",
-];
-
 pub fn stack_config(config: &Config) -> StackConfig {
+    // Package lists and the lock file are the runtime's defaults, shared by every process on
+    // the host, so the stacks are built once per machine.
     StackConfig {
         pull_base: config.pull_base.clone(),
         mirror: config.debian_mirror.clone(),
-        suite: "bookworm".to_string(),
         ca_bundle: config.ca_bundle(),
-        run_packages: RUN_PACKAGES.iter().map(|p| p.to_string()).collect(),
-        build_packages: BUILD_PACKAGES.iter().map(|p| p.to_string()).collect(),
-        lock_path: std::env::temp_dir().join("paas-stacks.lock"),
+        ..StackConfig::default()
     }
 }
 

@@ -27,7 +27,10 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn ensure_network(&self, name: &str) -> Result<()>;
 
     /// Containers in any state (running, exited, created) that carry every given label.
-    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>>;
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>>;
 
     /// Creates (does not start) a container; returns its id. `RuntimeError::Conflict` when the
     /// name is taken.
@@ -45,21 +48,28 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// component of `path`, as `docker cp` does).
     async fn download_tar(&self, id: &str, path: &str) -> Result<Vec<u8>>;
     /// Sends the container's stdout and stderr, line by line, to `sink` from its start until it
-    /// exits (or the sink is closed).
+    /// exits (or the sink is closed). Call it after `start_container`: on a container that is
+    /// not running it returns the output so far and ends at once.
     async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()>;
     /// Waits for the container to exit; returns its exit code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
     /// Whether the kernel's OOM killer ended the container.
     async fn was_oom_killed(&self, id: &str) -> Result<bool>;
 
-    /// Commits the container's filesystem as image `tag` with the given config.
+    /// Commits the container's filesystem as image `tag` with the given config. The engine
+    /// merges the container's own config in: its env variables and labels that `config` does
+    /// not name are kept in the image (and image labels are inherited by containers created
+    /// from it), and so are its working dir and user when `config` leaves them unset, and its
+    /// cmd when `config` sets neither cmd nor entrypoint. The entrypoint is exactly
+    /// `config.entrypoint` (none when unset).
     async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()>;
     async fn image_exists(&self, image: &str) -> Result<bool>;
     /// Size of the image in bytes; `None` when it does not exist.
     async fn image_size(&self, image: &str) -> Result<Option<i64>>;
-    /// Removes an image; a missing image is not an error.
+    /// Removes an image; a missing image is not an error, one still used by a container is a
+    /// `Conflict`.
     async fn remove_image(&self, image: &str) -> Result<()>;
-    /// Removes a named volume; a missing volume is not an error.
+    /// Removes a named volume; a missing volume is not an error, one in use is a `Conflict`.
     async fn remove_volume(&self, name: &str) -> Result<()>;
 
     /// Makes sure the stack images exist, building them when missing (pull of a Debian base,

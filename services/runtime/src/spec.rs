@@ -39,6 +39,9 @@ pub struct ContainerSpec {
     pub pids_limit: Option<i64>,
     /// Drop all capabilities and forbid privilege escalation.
     pub drop_capabilities: bool,
+    /// Run a minimal init (the engine's `docker-init`, i.e. tini) as PID 1 that forwards
+    /// signals to the command and reaps zombies, so SIGTERM reaches the app.
+    pub init: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,3 +29,34 @@ pub struct StackImages {
     pub run: String,
     pub build: String,
 }
+
+impl Default for StackConfig {
+    /// Debian bookworm from `deb.debian.org`, Python (with netbase and tzdata) in the run stack, compilers and Python
+    /// headers in the build stack, the host CA bundle when present, and a lock file in the
+    /// system temporary directory (shared by every process on the host that uses the default).
+    fn default() -> Self {
+        let ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+        StackConfig {
+            pull_base: "debian:bookworm-slim".to_string(),
+            mirror: "http://deb.debian.org/debian".to_string(),
+            suite: "bookworm".to_string(),
+            ca_bundle: std::path::Path::new(ca_bundle)
+                .exists()
+                .then(|| ca_bundle.to_string()),
+            run_packages: ["ca-certificates", "python3", "netbase", "tzdata"]
+                .map(String::from)
+                .to_vec(),
+            build_packages: [
+                "python3-pip",
+                "python3-venv",
+                "python3-dev",
+                "build-essential",
+                "git",
+                "curl",
+            ]
+            .map(String::from)
+            .to_vec(),
+            lock_path: std::env::temp_dir().join("paas-stacks.lock"),
+        }
+    }
+}

@@ -172,7 +172,9 @@ impl Scheduler {
         // Only now that no route points at them: retire the previous releases' processes.
         for (id, slot) in retire {
             tracing::info!(dyno = %slot.dyno(), "retiring process of the previous release");
-            self.runtime.remove_container(&id, self.config.stop_grace).await?;
+            self.runtime
+                .remove_container(&id, self.config.stop_grace)
+                .await?;
             healthy.remove(&id);
         }
         Ok(busy)

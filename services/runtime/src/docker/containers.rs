@@ -1,0 +1,201 @@
+//! Containers and networks: create, start, list by label, inspect, wait, stop and remove, and
+//! moving tar archives in and out.
+
+use super::{convert, errors, DockerRuntime};
+use crate::spec::{ContainerInfo, ContainerSpec};
+use crate::{Result, RuntimeError};
+use bollard::container::{
+    CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
+    ListContainersOptions, RemoveContainerOptions, StartContainerOptions, StopContainerOptions,
+    UploadToContainerOptions, WaitContainerOptions,
+};
+use bollard::errors::Error as BollardError;
+use bollard::network::{CreateNetworkOptions, InspectNetworkOptions};
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+impl DockerRuntime {
+    pub(crate) async fn ensure_network_impl(&self, name: &str) -> Result<()> {
+        let _serialized = self.network_lock.lock().await;
+        match self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions<String>>)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if errors::is_not_found(&e) => {}
+            Err(e) => return Err(errors::map(e)),
+        }
+        let options = CreateNetworkOptions {
+            name: name.to_string(),
+            check_duplicate: true,
+            driver: "bridge".to_string(),
+            ..Default::default()
+        };
+        match self.docker.create_network(options).await {
+            Ok(_) => Ok(()),
+            // Created meanwhile by someone else.
+            Err(e) if errors::is_conflict(&e) => Ok(()),
+            Err(e) => Err(errors::map(e)),
+        }
+    }
+
+    pub(crate) async fn remove_network_impl(&self, name: &str) -> Result<()> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if errors::is_not_found(&e) => Ok(()),
+            Err(e) => Err(errors::map(e)),
+        }
+    }
+
+    pub(crate) async fn list_containers_impl(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>> {
+        let label_filters: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.list_containers_filtered(label_filters).await
+    }
+
+    /// Containers in any state matching every `label` filter (`key` or `key=value`).
+    pub(crate) async fn list_containers_filtered(
+        &self,
+        label_filters: Vec<String>,
+    ) -> Result<Vec<ContainerInfo>> {
+        let mut filters = HashMap::new();
+        if !label_filters.is_empty() {
+            filters.insert("label".to_string(), label_filters);
+        }
+        let options = ListContainersOptions {
+            all: true,
+            filters,
+            ..Default::default()
+        };
+        let summaries = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(errors::map)?;
+        Ok(summaries
+            .into_iter()
+            .filter_map(convert::info_from_summary)
+            .collect())
+    }
+
+    pub(crate) async fn create_container_impl(&self, spec: &ContainerSpec) -> Result<String> {
+        let options = spec.name.as_ref().map(|name| CreateContainerOptions {
+            name: name.clone(),
+            platform: None,
+        });
+        let created = self
+            .docker
+            .create_container(options, convert::container_config(spec))
+            .await
+            .map_err(errors::map)?;
+        Ok(created.id)
+    }
+
+    pub(crate) async fn start_container_impl(&self, id: &str) -> Result<()> {
+        self.docker
+            .start_container(id, None::<StartContainerOptions<String>>)
+            .await
+            .map_err(errors::map)
+    }
+
+    pub(crate) async fn remove_container_impl(&self, id: &str, grace: Duration) -> Result<()> {
+        // Whole seconds, rounded up so a sub-second grace still gives the process a chance.
+        let t = i64::try_from(grace.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_add(i64::from(grace.subsec_nanos() > 0));
+        match self
+            .slow
+            .stop_container(id, Some(StopContainerOptions { t }))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if errors::is_not_found(&e) => return Ok(()),
+            // The forced removal below kills it anyway.
+            Err(e) => tracing::warn!(container = id, error = %e, "stopping container failed"),
+        }
+        let options = RemoveContainerOptions {
+            v: true,
+            force: true,
+            link: false,
+        };
+        match self.slow.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            // Gone, or "removal already in progress".
+            Err(e) if errors::is_not_found(&e) || errors::is_conflict(&e) => Ok(()),
+            Err(e) => Err(errors::map(e)),
+        }
+    }
+
+    pub(crate) async fn inspect_container_impl(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        match self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(convert::info_from_inspect(inspect)),
+            Err(e) if errors::is_not_found(&e) => Ok(None),
+            Err(e) => Err(errors::map(e)),
+        }
+    }
+
+    pub(crate) async fn wait_container_impl(&self, id: &str) -> Result<i64> {
+        let mut stream = self
+            .docker
+            .wait_container(id, None::<WaitContainerOptions<String>>);
+        match stream.next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            // bollard reports non-zero exit codes as errors.
+            Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(errors::map(e)),
+            None => Err(RuntimeError::Docker(format!(
+                "waiting for container {id}: the engine closed the stream without a status"
+            ))),
+        }
+    }
+
+    pub(crate) async fn was_oom_killed_impl(&self, id: &str) -> Result<bool> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(errors::map)?;
+        Ok(inspect
+            .state
+            .and_then(|state| state.oom_killed)
+            .unwrap_or(false))
+    }
+
+    pub(crate) async fn upload_tar_impl(
+        &self,
+        id: &str,
+        dest_dir: &str,
+        tar: Vec<u8>,
+    ) -> Result<()> {
+        let options = UploadToContainerOptions {
+            path: dest_dir.to_string(),
+            ..Default::default()
+        };
+        self.slow
+            .upload_to_container(id, Some(options), tar.into())
+            .await
+            .map_err(errors::map)
+    }
+
+    pub(crate) async fn download_tar_impl(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let options = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        self.slow
+            .download_from_container(id, Some(options))
+            .map_err(errors::map)
+            .try_fold(Vec::new(), |mut tar, chunk| async move {
+                tar.extend_from_slice(&chunk);
+                Ok(tar)
+            })
+            .await
+    }
+}

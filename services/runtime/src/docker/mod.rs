@@ -1,0 +1,156 @@
+//! `DockerRuntime`: the `ContainerRuntime` implementation over the Docker Engine API (bollard,
+//! local Unix socket, API version negotiated with the engine). The trait methods delegate to
+//! the submodules: containers and networks, images and volumes, log following, and the stack
+//! bootstrap.
+
+mod containers;
+mod convert;
+mod errors;
+mod images;
+mod logs;
+mod stack_build;
+
+use crate::spec::{ContainerInfo, ContainerSpec, ImageConfig};
+use crate::stacks::{StackConfig, StackImages};
+use crate::{ContainerRuntime, Result, RuntimeError};
+use async_trait::async_trait;
+use bollard::Docker;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Time allowed for the engine to answer the first request (version negotiation).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for the engine to answer an ordinary request (headers; streams such as logs
+/// and waits then run as long as they need).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Time allowed for slow requests: stop with a grace period, commit, import, archive copies.
+const SLOW_REQUEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The Docker engine on the local Unix socket (`DOCKER_HOST` when it is a `unix://` address).
+#[derive(Debug, Clone)]
+pub struct DockerRuntime {
+    docker: Docker,
+    /// Same connection pool with a longer request timeout.
+    slow: Docker,
+    /// Serializes `ensure_network` in this process: the engine's duplicate-name check is not
+    /// atomic, and two concurrent creates could make two networks of one name.
+    network_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DockerRuntime {
+    /// Connects to the local engine and negotiates the API version (the engine may be older
+    /// than bollard's default, e.g. API 1.41). Fails with `Unavailable` when the engine does
+    /// not answer.
+    pub async fn connect() -> Result<Self> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| RuntimeError::Unavailable(e.to_string()))?
+            .with_timeout(CONNECT_TIMEOUT);
+        // The negotiated version is shared by clones of the client.
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| RuntimeError::Unavailable(e.to_string()))?
+            .with_timeout(REQUEST_TIMEOUT);
+        let slow = docker.clone().with_timeout(SLOW_REQUEST_TIMEOUT);
+        Ok(DockerRuntime {
+            docker,
+            slow,
+            network_lock: Arc::default(),
+        })
+    }
+
+    /// Removes a network (not part of `ContainerRuntime`: the platform keeps its network; tests
+    /// clean up theirs). A missing network is not an error.
+    pub async fn remove_network(&self, name: &str) -> Result<()> {
+        self.remove_network_impl(name).await
+    }
+
+    /// Checks that the engine answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.docker
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(|e| RuntimeError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl ContainerRuntime for DockerRuntime {
+    async fn ensure_network(&self, name: &str) -> Result<()> {
+        self.ensure_network_impl(name).await
+    }
+
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>> {
+        self.list_containers_impl(labels).await
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        self.create_container_impl(spec).await
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.start_container_impl(id).await
+    }
+
+    async fn remove_container(&self, id: &str, grace: Duration) -> Result<()> {
+        self.remove_container_impl(id, grace).await
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        self.inspect_container_impl(id).await
+    }
+
+    async fn upload_tar(&self, id: &str, dest_dir: &str, tar: Vec<u8>) -> Result<()> {
+        self.upload_tar_impl(id, dest_dir, tar).await
+    }
+
+    async fn download_tar(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        self.download_tar_impl(id, path).await
+    }
+
+    async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()> {
+        self.follow_output_impl(id, sink).await
+    }
+
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        self.wait_container_impl(id).await
+    }
+
+    async fn was_oom_killed(&self, id: &str) -> Result<bool> {
+        self.was_oom_killed_impl(id).await
+    }
+
+    async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()> {
+        self.commit_impl(id, tag, config).await
+    }
+
+    async fn image_exists(&self, image: &str) -> Result<bool> {
+        Ok(self.image_size_impl(image).await?.is_some())
+    }
+
+    async fn image_size(&self, image: &str) -> Result<Option<i64>> {
+        self.image_size_impl(image).await
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        self.remove_image_impl(image).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.remove_volume_impl(name).await
+    }
+
+    async fn ensure_stacks(
+        &self,
+        config: &StackConfig,
+        progress: mpsc::Sender<String>,
+    ) -> Result<StackImages> {
+        stack_build::ensure_stacks(self, config, &progress).await
+    }
+}
