@@ -2,7 +2,7 @@
 //! visible only to their owner and collaborators, bad app names change nothing, and the admin
 //! account is created with a generated password on first start.
 
-use paas_e2e::{app_name, curl, Paasd, PaasdOptions, User, ADMIN_EMAIL, ADMIN_PASSWORD};
+use paas_e2e::{app_name, curl, post_json, Paasd, PaasdOptions, User, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 #[test]
 fn requests_without_a_valid_token_get_401() {
@@ -22,16 +22,12 @@ fn requests_without_a_valid_token_get_401() {
             "{path} with a wrong token"
         );
     }
-    let (status, body) = curl(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        "Content-Type: application/json",
-        "-d",
+    let (status, body) = post_json(
+        &paasd,
+        "/api/login",
+        None,
         r#"{"email":"admin@e2e.test","password":"wrong"}"#,
-        &format!("{}/api/login", paasd.url()),
-    ]);
+    );
     assert_eq!(status, 401, "{body}");
     // Git without credentials, or with a wrong token, is refused too.
     let refs = format!("{}/x.git/info/refs?service=git-receive-pack", paasd.url());
@@ -195,33 +191,11 @@ fn bad_app_names_are_refused_and_change_nothing() {
             .fails_with_one_line();
     }
     // The API refuses them as well, with one JSON message.
-    let login: serde_json::Value = serde_json::from_str(
-        &curl(&[
-            "-s",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            &format!(r#"{{"email":"{ADMIN_EMAIL}","password":"{ADMIN_PASSWORD}"}}"#),
-            &format!("{}/api/login", paasd.url()),
-        ])
-        .1,
-    )
-    .unwrap();
+    let credentials = format!(r#"{{"email":"{ADMIN_EMAIL}","password":"{ADMIN_PASSWORD}"}}"#);
+    let login: serde_json::Value =
+        serde_json::from_str(&post_json(&paasd, "/api/login", None, &credentials).1).unwrap();
     let token = login["token"].as_str().unwrap();
-    let (status, body) = curl(&[
-        "-s",
-        "-X",
-        "POST",
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"name":"Bad_Name"}"#,
-        &format!("{}/api/apps", paasd.url()),
-    ]);
+    let (status, body) = post_json(&paasd, "/api/apps", Some(token), r#"{"name":"Bad_Name"}"#);
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("Invalid app name"), "{body}");
     assert_eq!(user.paas(&here, &["apps", "--json"]).ok().stdout, before);

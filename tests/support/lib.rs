@@ -459,3 +459,23 @@ pub fn app_name(prefix: &str) -> String {
         nanos % 65_536
     )
 }
+
+/// `POST` a JSON body to the platform API, with a bearer token when given: (status, body).
+pub fn post_json(paasd: &Paasd, path: &str, token: Option<&str>, json: &str) -> (u16, String) {
+    let url = format!("{}{path}", paasd.url());
+    let auth = token.map(|t| format!("Authorization: Bearer {t}"));
+    let mut args = vec![
+        "-s",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        json,
+    ];
+    if let Some(auth) = &auth {
+        args.extend(["-H", auth.as_str()]);
+    }
+    args.push(&url);
+    curl(&args)
+}

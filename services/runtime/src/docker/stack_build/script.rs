@@ -191,7 +191,8 @@ mod tests {
     fn scripts_install_the_packages() {
         let config = StackConfig::default();
         let run = run_stack_script(&config, false);
-        assert!(run.contains("install --no-install-recommends ca-certificates python3\n"));
+        assert!(run
+            .contains("install --no-install-recommends ca-certificates python3 netbase tzdata\n"));
         assert!(run.contains("useradd --uid 1000"));
         assert!(!run.contains("CAInfo"));
         let build = build_stack_script(&config, true);
