@@ -192,7 +192,7 @@ mod tests {
         let config = StackConfig::default();
         let run = run_stack_script(&config, false);
         assert!(run
-            .contains("install --no-install-recommends ca-certificates python3 netbase tzdata\n"));
+            .contains("install --no-install-recommends ca-certificates netbase python3 tzdata\n"));
         assert!(run.contains("useradd --uid 1000"));
         assert!(!run.contains("CAInfo"));
         let build = build_stack_script(&config, true);
