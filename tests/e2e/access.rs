@@ -228,10 +228,27 @@ fn first_start_generates_and_prints_the_admin_password_once() {
     user.login(&paasd, ADMIN_EMAIL, &password).ok();
     let whoami = user.paas(user.home.path(), &["auth:whoami"]).ok();
     assert_eq!(whoami.stdout.trim(), ADMIN_EMAIL);
-    // netrc carries the token for git; it is stored hashed on the server.
+    // netrc carries the token for git.
     let netrc = std::fs::read_to_string(user.home.path().join(".netrc")).unwrap();
     assert!(
         netrc.contains("machine 127.0.0.1") && netrc.contains(ADMIN_EMAIL),
         "{netrc}"
     );
+    let token = netrc.split_whitespace().last().unwrap().to_string();
+
+    // PAAS_URL and PAAS_API_KEY override the stored ones: a user with no login at all works.
+    let script = User::new();
+    let url = paasd.url();
+    let env = [("PAAS_URL", url.as_str()), ("PAAS_API_KEY", token.as_str())];
+    let whoami = script
+        .paas_with_env(script.home.path(), &["auth:whoami"], &env)
+        .ok();
+    assert_eq!(whoami.stdout.trim(), ADMIN_EMAIL);
+    let wrong = [("PAAS_URL", url.as_str()), ("PAAS_API_KEY", "nope")];
+    script
+        .paas_with_env(script.home.path(), &["apps"], &wrong)
+        .fails_with_one_line();
+    script
+        .paas(script.home.path(), &["apps"])
+        .fails_with_one_line();
 }

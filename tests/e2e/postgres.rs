@@ -66,6 +66,25 @@ fn deploys_with_postgresql_as_the_store() {
         .expect("psql runs");
     assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), app);
 
+    // Tokens are stored as hashes, passwords as argon2 hashes.
+    let netrc = std::fs::read_to_string(user.home.path().join(".netrc")).unwrap();
+    let token = netrc.split_whitespace().last().unwrap().to_string();
+    let sql = |query: &str| {
+        let out = Command::new("psql")
+            .args([&database_url, "-tA", "-c", query])
+            .output()
+            .expect("psql runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        sql(&format!(
+            "SELECT count(*) FROM api_tokens WHERE token_hash = '{token}'"
+        )),
+        "0"
+    );
+    assert_eq!(sql("SELECT count(*) FROM api_tokens"), "1");
+    assert!(sql("SELECT password_hash FROM users").starts_with("$argon2id$"));
+
     user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
         .ok();
     assert_eq!(paasd.get_app(&app, "/").0, 404);

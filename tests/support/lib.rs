@@ -372,8 +372,20 @@ impl User {
     }
 
     pub fn paas_with_stdin(&self, cwd: &Path, args: &[&str], stdin: &str) -> Run {
-        let mut child = self
-            .command(&binary("paas"), cwd)
+        self.paas_full(cwd, args, stdin, &[])
+    }
+
+    /// Runs `paas ARGS` with extra environment variables (e.g. `PAAS_URL`, `PAAS_API_KEY`).
+    pub fn paas_with_env(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.paas_full(cwd, args, "", env)
+    }
+
+    fn paas_full(&self, cwd: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(&binary("paas"), cwd);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
