@@ -249,3 +249,62 @@ fn procfile_only_app_runs_its_command() {
         "served by a Procfile command\n"
     );
 }
+
+#[test]
+fn a_killed_paasd_adopts_the_running_processes_on_restart() {
+    let mut paasd = Paasd::start();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-stdlib");
+    let app = app_name("adopt");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    let before = container_ids(&paasd);
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    paasd.restart();
+    // Served at once by the same process: adopted, not duplicated or replaced.
+    assert_eq!(
+        paasd.get_app(&app, "/"),
+        (200, "stdlib app on web.1\n".to_string())
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(container_ids(&paasd), before);
+
+    // A process that dies while paasd is down is replaced after the restart.
+    paasd.kill();
+    let killed = std::process::Command::new("docker")
+        .args(["kill", &before[0]])
+        .output()
+        .unwrap();
+    assert!(killed.status.success());
+    paasd.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ids = container_ids(&paasd);
+        if ids.len() == 1 && ids != before && paasd.get_app(&app, "/").0 == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ids:?}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert_eq!(paasd.containers(), vec![format!("{app}.web.1.v1")]);
+}
+
+/// Ids of the instance's containers, in any state.
+fn container_ids(paasd: &Paasd) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=paas.instance={}", paasd.instance),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

@@ -63,6 +63,7 @@ pub struct Paasd {
     pub port: u16,
     pub data: tempfile::TempDir,
     pub instance: String,
+    options: PaasdOptions,
     child: Child,
     log: Arc<Mutex<String>>,
 }
@@ -75,63 +76,31 @@ impl Paasd {
     pub fn start_with(options: PaasdOptions) -> Self {
         let data = tempfile::tempdir().expect("temp data dir");
         let port = free_port();
-        let mut command = Command::new(binary("paasd"));
-        command
-            .env("PAAS_DATA", data.path())
-            .env("PAAS_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .env("PAAS_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("PAAS_STOP_GRACE", "2")
-            .env(
-                "PAAS_HEALTH_TIMEOUT",
-                options.health_timeout_secs.unwrap_or(60).to_string(),
-            )
-            .env("PAAS_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .env_remove("PAAS_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if !options.generated_admin_password {
-            command.env("PAAS_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        } else {
-            command.env_remove("PAAS_ADMIN_PASSWORD");
-        }
-        if let Some(url) = &options.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        let mut child = command.spawn().expect("paasd starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
+        let (child, log) = spawn_paasd(&options, data.path(), port);
         let mut paasd = Self {
             port,
             data,
             instance: String::new(),
+            options,
             child,
             log,
         };
         paasd.wait_ready();
         paasd
+    }
+
+    /// Kills paasd with SIGKILL and starts it again on the same data directory and port.
+    pub fn restart(&mut self) {
+        self.kill();
+        let previous = self.instance.clone();
+        let (child, log) = spawn_paasd(&self.options, self.data.path(), self.port);
+        self.child = child;
+        self.log = log;
+        self.wait_ready();
+        assert_eq!(
+            self.instance, previous,
+            "the instance id survives a restart"
+        );
     }
 
     fn wait_ready(&mut self) {
@@ -211,6 +180,59 @@ impl Paasd {
             &format!("paas-{}/*", self.instance),
         ])
     }
+}
+
+/// Starts a paasd process whose output is collected into the returned log.
+fn spawn_paasd(options: &PaasdOptions, data: &Path, port: u16) -> (Child, Arc<Mutex<String>>) {
+    let mut command = Command::new(binary("paasd"));
+    command
+        .env("PAAS_DATA", data)
+        .env("PAAS_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("PAAS_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("PAAS_STOP_GRACE", "2")
+        .env(
+            "PAAS_HEALTH_TIMEOUT",
+            options.health_timeout_secs.unwrap_or(60).to_string(),
+        )
+        .env("PAAS_LOG", "info")
+        .env_remove("DATABASE_URL")
+        .env_remove("PAAS_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if !options.generated_admin_password {
+        command.env("PAAS_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    } else {
+        command.env_remove("PAAS_ADMIN_PASSWORD");
+    }
+    if let Some(url) = &options.database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("paasd starts");
+    let log = Arc::new(Mutex::new(String::new()));
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+    }
+    (child, log)
 }
 
 impl Drop for Paasd {
