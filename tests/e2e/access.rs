@@ -197,6 +197,20 @@ fn bad_app_names_are_refused_and_change_nothing() {
     let token = login["token"].as_str().unwrap();
     let (status, body) = post_json(&paasd, "/api/apps", Some(token), r#"{"name":"Bad_Name"}"#);
     assert_eq!(status, 422, "{body}");
+    // A body that is not the expected JSON: 400, in the same JSON error shape.
+    for bad_body in ["{not json", r#"{"name": 42}"#] {
+        let (status, body) = post_json(&paasd, "/api/apps", Some(token), bad_body);
+        assert_eq!(status, 400, "{body}");
+        let error: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+        assert_eq!(error["id"], "bad_request", "{body}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid request body"),
+            "{body}"
+        );
+    }
     assert!(body.contains("Invalid app name"), "{body}");
     assert_eq!(user.paas(&here, &["apps", "--json"]).ok().stdout, before);
     let repos: Vec<_> = std::fs::read_dir(paasd.data.path().join("repos"))

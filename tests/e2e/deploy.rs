@@ -78,6 +78,12 @@ fn python_app_deploys_redeploys_and_is_destroyed() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
+    // The build cache is kept between builds in a volume of the app.
+    assert_eq!(
+        paasd.volumes(),
+        vec![format!("paas-{}-cache-{app}", paasd.instance)]
+    );
+
     // Destroy needs the confirmation, then removes everything: the host answers 404.
     user.paas(&repo, &["apps:destroy", &app])
         .fails_with_one_line();
@@ -90,6 +96,7 @@ fn python_app_deploys_redeploys_and_is_destroyed() {
     assert_eq!(status, 404);
     assert!(paasd.containers().is_empty(), "{:?}", paasd.containers());
     assert!(paasd.images().is_empty(), "{:?}", paasd.images());
+    assert!(paasd.volumes().is_empty(), "{:?}", paasd.volumes());
     assert!(!paasd.data.path().join(format!("repos/{app}.git")).exists());
     let apps = user.paas(&repo, &["apps", "--json"]).ok();
     assert!(!apps.stdout.contains(&app));

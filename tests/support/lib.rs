@@ -171,6 +171,17 @@ impl Paasd {
         ])
     }
 
+    /// Build cache volumes of this instance.
+    pub fn volumes(&self) -> Vec<String> {
+        docker_lines(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=paas-{}-cache-", self.instance),
+        ])
+    }
+
     /// Release images of this instance.
     pub fn images(&self) -> Vec<String> {
         docker_lines(&[
@@ -260,13 +271,7 @@ impl Drop for Paasd {
                 .args(&images)
                 .output();
         }
-        let volumes = docker_lines(&[
-            "volume",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("name=paas-{}-cache-", self.instance),
-        ]);
+        let volumes = self.volumes();
         if !volumes.is_empty() {
             let _ = Command::new("docker")
                 .args(["volume", "rm", "-f"])

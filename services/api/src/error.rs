@@ -20,8 +20,6 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("{0}")]
-    Unavailable(String),
     #[error("Internal server error.")]
     Internal(String),
 }
@@ -43,7 +41,6 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_params"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }

@@ -7,6 +7,7 @@ mod bootstrap;
 mod config;
 mod error;
 mod git;
+mod json;
 mod routes;
 mod state;
 mod views;

@@ -4,12 +4,12 @@
 
 use crate::error::ApiError;
 use crate::git::{deploy, HookRequest};
+use crate::json::ApiJson;
 use crate::state::ApiState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use axum::Json;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 pub async fn pre_receive(
     State(state): State<Arc<ApiState>>,
-    Json(request): Json<HookRequest>,
+    ApiJson(request): ApiJson<HookRequest>,
 ) -> Result<Response, ApiError> {
     let grant = state
         .pushes

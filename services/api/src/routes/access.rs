@@ -3,6 +3,7 @@
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::json::ApiJson;
 use crate::routes::app_for_user;
 use crate::state::ApiState;
 use axum::extract::{Path, State};
@@ -39,7 +40,7 @@ pub async fn add(
     State(state): State<Arc<ApiState>>,
     AuthUser(user): AuthUser,
     Path(name): Path<String>,
-    Json(body): Json<AddCollaborator>,
+    ApiJson(body): ApiJson<AddCollaborator>,
 ) -> Result<(StatusCode, Json<Collaborator>), ApiError> {
     let app = app_for_user(&state, &user, &name).await?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::Invalid(e.to_string()))?;

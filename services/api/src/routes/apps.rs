@@ -2,6 +2,7 @@
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::json::ApiJson;
 use crate::routes::app_for_user;
 use crate::state::ApiState;
 use crate::views::app_info;
@@ -31,7 +32,7 @@ pub async fn create(
     State(state): State<Arc<ApiState>>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
-    Json(body): Json<CreateApp>,
+    ApiJson(body): ApiJson<CreateApp>,
 ) -> Result<(StatusCode, Json<AppInfo>), ApiError> {
     let app = match body.name.filter(|n| !n.is_empty()) {
         Some(raw) => {

@@ -2,6 +2,7 @@
 
 use crate::auth::{generate_token, hash_token, verify_password_async, AuthUser};
 use crate::error::ApiError;
+use crate::json::ApiJson;
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::Json;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 pub async fn login(
     State(state): State<Arc<ApiState>>,
-    Json(body): Json<LoginRequest>,
+    ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = Email::parse(&body.email).map_err(|_| ApiError::Unauthorized)?;
     let user = state.store.user_by_email(&email).await?;

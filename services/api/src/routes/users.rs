@@ -2,6 +2,7 @@
 
 use crate::auth::{generate_password, hash_password_async, AuthUser};
 use crate::error::ApiError;
+use crate::json::ApiJson;
 use crate::state::ApiState;
 use crate::views::rfc3339;
 use axum::extract::{Path, State};
@@ -43,7 +44,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     AuthUser(user): AuthUser,
-    Json(body): Json<CreateUser>,
+    ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     require_admin(&user)?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::Invalid(e.to_string()))?;
