@@ -56,6 +56,8 @@ pub struct PaasdOptions {
     pub generated_admin_password: bool,
     pub database_url: Option<String>,
     pub health_timeout_secs: Option<u64>,
+    /// Extra environment variables for paasd (e.g. shortened limits).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running paasd, stopped and cleaned up on drop.
@@ -219,6 +221,9 @@ fn spawn_paasd(options: &PaasdOptions, data: &Path, port: u16) -> (Child, Arc<Mu
     if let Some(url) = &options.database_url {
         command.env("DATABASE_URL", url);
     }
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
     let mut child = command.spawn().expect("paasd starts");
     let log = Arc::new(Mutex::new(String::new()));
     for stream in [
@@ -374,6 +379,12 @@ impl User {
         Self {
             home: tempfile::tempdir().expect("temp home"),
         }
+    }
+
+    /// `git` in `cwd` with this user's environment, to run as the caller likes (e.g. with its
+    /// output streamed).
+    pub fn git_command(&self, cwd: &Path) -> Command {
+        self.command(Path::new("git"), cwd)
     }
 
     fn command(&self, program: &Path, cwd: &Path) -> Command {

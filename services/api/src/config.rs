@@ -21,6 +21,8 @@ pub struct ApiConfig {
     pub hook_bin: PathBuf,
     /// Prefix of release image names and cache volumes (unique per paasd instance).
     pub image_prefix: String,
+    /// Largest push accepted (bytes of pack data).
+    pub max_push_bytes: u64,
     /// How long a push waits for the new release to answer.
     pub deploy_timeout: Duration,
 }

@@ -15,6 +15,7 @@ mod views;
 pub use bootstrap::{ensure_admin, AdminBootstrap};
 pub use config::ApiConfig;
 pub use error::ApiError;
+pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
 pub use state::ApiState;
 

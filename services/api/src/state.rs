@@ -18,8 +18,8 @@ pub struct ApiState {
     pub routes: RouteTableHandle,
     pub config: ApiConfig,
     pub pushes: PushGrants,
-    /// One build at a time per app.
-    build_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One push at a time per app, from its build until its branch moved (or did not).
+    push_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ApiState {
@@ -39,12 +39,12 @@ impl ApiState {
             routes,
             config,
             pushes: PushGrants::default(),
-            build_locks: Mutex::new(HashMap::new()),
+            push_locks: Mutex::new(HashMap::new()),
         })
     }
 
-    pub fn build_lock(&self, app: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.build_locks.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn push_lock(&self, app: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.push_locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(app.to_string()).or_default().clone()
     }
 }

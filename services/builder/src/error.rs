@@ -6,6 +6,10 @@ use crate::plan::PlanError;
 pub enum BuildError {
     #[error("cannot read the pushed commit: {0}")]
     Checkout(String),
+    #[error("the pushed tree holds an unsafe path {0:?} (a name that is `.`, `..` or `.git`, or holds `/`, `\\` or NUL); nothing was written")]
+    UnsafePath(String),
+    #[error("the build took longer than its limit of {minutes} min and was stopped")]
+    TimedOut { minutes: u64 },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("failed to compile {buildpack} app (exit code {code})")]

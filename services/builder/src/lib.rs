@@ -19,5 +19,5 @@ pub use error::BuildError;
 pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig};
 pub use plan::{plan, BuildPlan, Buildpack, PlanError};
 pub use release_yaml::parse_default_process_types;
-pub use repo::init_app_repo;
+pub use repo::{branch_head, init_app_repo, set_default_branch};
 pub use slug::human_size;

@@ -28,6 +28,10 @@ pub struct BuilderConfig {
     pub labels: BTreeMap<String, String>,
     /// Memory limit of a build container.
     pub build_memory_bytes: i64,
+    /// CPU limit of a build container, in billionths of a CPU.
+    pub build_nano_cpus: i64,
+    /// Longest a build's compile may run before it is stopped.
+    pub build_timeout: Duration,
 }
 
 pub struct BuildRequest<'a> {
@@ -74,14 +78,16 @@ impl Builder {
             let _ = out.send(line).await;
         };
         let source_dir = req.work_dir.join("src");
-        let source_tar = {
-            let (repo, dirs, commit, dest) = (
+        let source_tar = req.work_dir.join("source.tar");
+        {
+            let (repo, dirs, commit, dest, tar) = (
                 req.repo.to_path_buf(),
                 req.object_dirs.to_vec(),
                 req.commit.to_string(),
                 source_dir.clone(),
+                source_tar.clone(),
             );
-            tokio::task::spawn_blocking(move || checkout(&repo, &dirs, &commit, &dest))
+            tokio::task::spawn_blocking(move || checkout(&repo, &dirs, &commit, &dest, &tar))
                 .await
                 .map_err(|e| BuildError::Checkout(e.to_string()))??
         };
@@ -89,7 +95,7 @@ impl Builder {
         say(format!("-----> {} app detected", plan.buildpack.name())).await;
         say(format!("       ({})", plan.reason)).await;
 
-        let compiled = self.compile(req, plan.buildpack, source_tar, out).await?;
+        let compiled = self.compile(req, plan.buildpack, &source_tar, out).await?;
 
         say("-----> Discovering process types".to_string()).await;
         let defaults = parse_default_process_types(&compiled.release_yaml)?;
@@ -127,8 +133,15 @@ impl Builder {
             return Err(BuildError::NoProcessTypes);
         }
 
-        let slug_bytes = tar_content_size(&compiled.slug)?;
-        self.commit_release_image(req, compiled.slug).await?;
+        let slug_bytes = {
+            let slug = compiled.slug.clone();
+            tokio::task::spawn_blocking(move || {
+                tar_content_size(std::io::BufReader::new(std::fs::File::open(slug)?))
+            })
+            .await
+            .map_err(|e| BuildError::Io(std::io::Error::other(e)))??
+        };
+        self.commit_release_image(req, &compiled.slug).await?;
         say(format!("-----> Slug compiled, {}", human_size(slug_bytes))).await;
         Ok(BuildOutput {
             image: req.image_tag.to_string(),
@@ -142,15 +155,25 @@ impl Builder {
         &self,
         req: &BuildRequest<'_>,
         buildpack: Buildpack,
-        source_tar: Vec<u8>,
+        source_tar: &Path,
         out: &mpsc::Sender<String>,
     ) -> Result<Compiled, BuildError> {
         let spec = self.build_container_spec(req, buildpack);
         let id = self.runtime.create_container(&spec).await?;
-        let result = self.run_compile(&id, buildpack, source_tar, out).await;
-        if let Err(e) = self.runtime.remove_container(&id, Duration::ZERO).await {
-            tracing::warn!(app = %req.app, "could not remove build container: {e}");
-        }
+        let container = ContainerGuard::new(self.runtime.clone(), id.clone());
+        let limit = self.config.build_timeout;
+        let result = match tokio::time::timeout(
+            limit,
+            self.run_compile(&id, buildpack, source_tar, req.work_dir, out),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(BuildError::TimedOut {
+                minutes: limit.as_secs().div_ceil(60),
+            }),
+        };
+        container.remove().await;
         result
     }
 
@@ -158,10 +181,11 @@ impl Builder {
         &self,
         id: &str,
         buildpack: Buildpack,
-        source_tar: Vec<u8>,
+        source_tar: &Path,
+        work_dir: &Path,
         out: &mpsc::Sender<String>,
     ) -> Result<Compiled, BuildError> {
-        self.runtime.upload_tar(id, "/", source_tar).await?;
+        self.runtime.upload_tar_file(id, "/", source_tar).await?;
         self.runtime
             .upload_tar(id, "/", builtin_buildpacks_tar()?)
             .await?;
@@ -184,7 +208,8 @@ impl Builder {
             .download_tar(id, "/tmp/paas/release.yml")
             .await?;
         let release_yaml = String::from_utf8_lossy(&first_file(&release_tar)?).to_string();
-        let slug = self.runtime.download_tar(id, "/app").await?;
+        let slug = work_dir.join("slug.tar");
+        self.runtime.download_tar_file(id, "/app", &slug).await?;
         Ok(Compiled { release_yaml, slug })
     }
 
@@ -231,10 +256,15 @@ impl Builder {
             env,
             labels,
             mounts,
+            // The driver starts as root only to hand /app and /cache to the app user, then runs
+            // every buildpack step as that user; it keeps just the capabilities for that.
             user: Some("root".to_string()),
             working_dir: Some("/app".to_string()),
             memory_bytes: Some(self.config.build_memory_bytes),
+            nano_cpus: Some(self.config.build_nano_cpus),
             pids_limit: Some(4096),
+            drop_capabilities: true,
+            capabilities: BUILD_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
             init: true,
             ..Default::default()
         }
@@ -244,19 +274,22 @@ impl Builder {
     async fn commit_release_image(
         &self,
         req: &BuildRequest<'_>,
-        slug: Vec<u8>,
+        slug: &Path,
     ) -> Result<(), BuildError> {
         let mut labels = self.config.labels.clone();
         labels.insert("paas.app".to_string(), req.app.to_string());
+        let mut container_labels = labels.clone();
+        container_labels.insert("paas.role".to_string(), "build".to_string());
         let spec = ContainerSpec {
             image: self.config.stacks.run.clone(),
             cmd: Some(vec!["true".to_string()]),
-            labels: labels.clone(),
+            labels: container_labels,
             ..Default::default()
         };
         let id = self.runtime.create_container(&spec).await?;
+        let container = ContainerGuard::new(self.runtime.clone(), id.clone());
         let result = async {
-            self.runtime.upload_tar(&id, "/", slug).await?;
+            self.runtime.upload_tar_file(&id, "/", slug).await?;
             let mut launcher = TarWriter::new();
             launcher.dir(".paas/")?;
             launcher.file(".paas/launch", 0o755, LAUNCHER.as_bytes())?;
@@ -277,14 +310,55 @@ impl Builder {
             Ok::<(), BuildError>(())
         }
         .await;
-        if let Err(e) = self.runtime.remove_container(&id, Duration::ZERO).await {
-            tracing::warn!(app = %req.app, "could not remove slug container: {e}");
-        }
+        container.remove().await;
         result
     }
 }
 
 struct Compiled {
     release_yaml: String,
-    slug: Vec<u8>,
+    /// The compiled app as a tar archive file in the build's work directory.
+    slug: PathBuf,
+}
+
+/// Capabilities the build driver keeps (it needs them only to chown and drop to the app user).
+const BUILD_CAPABILITIES: &[&str] = &["CHOWN", "SETUID", "SETGID"];
+
+/// Removes a build container when the build ends, and also when the build is cancelled
+/// (the future dropped): then the removal runs as a task of its own.
+struct ContainerGuard {
+    runtime: Arc<dyn ContainerRuntime>,
+    id: Option<String>,
+}
+
+impl ContainerGuard {
+    fn new(runtime: Arc<dyn ContainerRuntime>, id: String) -> Self {
+        Self {
+            runtime,
+            id: Some(id),
+        }
+    }
+
+    async fn remove(mut self) {
+        if let Some(id) = self.id.take() {
+            if let Err(e) = self.runtime.remove_container(&id, Duration::ZERO).await {
+                tracing::warn!("could not remove build container {id}: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let runtime = self.runtime.clone();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    if let Err(e) = runtime.remove_container(&id, Duration::ZERO).await {
+                        tracing::warn!("could not remove build container {id}: {e}");
+                    }
+                });
+            }
+        }
+    }
 }

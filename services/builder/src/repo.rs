@@ -23,10 +23,17 @@ pub fn init_app_repo(path: &Path) -> Result<(), BuildError> {
         .config()
         .map_err(|e| BuildError::Checkout(e.message().to_string()))?;
     // Like Heroku, accept force pushes; never let a push delete the deploy branch silently.
+    // Check every pushed object (malformed trees, `..` or `.git` names) before any hook runs.
     config
         .set_bool("receive.denyNonFastForwards", false)
         .and_then(|_| config.set_bool("receive.denyDeletes", true))
+        .and_then(|_| config.set_bool("receive.fsckObjects", true))
         .map_err(|e| BuildError::Checkout(e.message().to_string()))?;
+    // A clone checks out the deploy branch once it exists (main unless master was pushed).
+    if repo.head().is_err() && repo.find_reference("refs/heads/master").is_err() {
+        repo.set_head("refs/heads/main")
+            .map_err(|e| BuildError::Checkout(e.message().to_string()))?;
+    }
     let hooks = path.join("hooks");
     std::fs::create_dir_all(&hooks)?;
     let hook = hooks.join("pre-receive");
@@ -37,6 +44,25 @@ pub fn init_app_repo(path: &Path) -> Result<(), BuildError> {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
     }
     Ok(())
+}
+
+/// The commit `ref_name` points at in the bare repository, `None` when the branch does not exist.
+pub fn branch_head(path: &Path, ref_name: &str) -> Result<Option<String>, BuildError> {
+    let err = |e: git2::Error| BuildError::Checkout(e.message().to_string());
+    let repo = Repository::open_bare(path).map_err(err)?;
+    let head = match repo.find_reference(ref_name) {
+        Ok(reference) => Ok(reference.target().map(|oid| oid.to_string())),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(err(e)),
+    };
+    head
+}
+
+/// Points the repository's HEAD at `ref_name`, so a clone checks that branch out.
+pub fn set_default_branch(path: &Path, ref_name: &str) -> Result<(), BuildError> {
+    let err = |e: git2::Error| BuildError::Checkout(e.message().to_string());
+    let repo = Repository::open_bare(path).map_err(err)?;
+    repo.set_head(ref_name).map_err(err)
 }
 
 #[cfg(test)]
@@ -59,5 +85,12 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o111, 0o111);
+        let config = repo.config().unwrap();
+        assert!(config.get_bool("receive.fsckObjects").unwrap());
+        assert_eq!(branch_head(&path, "refs/heads/main").unwrap(), None);
+        assert_eq!(
+            repo.find_reference("HEAD").unwrap().symbolic_target(),
+            Some("refs/heads/main")
+        );
     }
 }

@@ -5,15 +5,22 @@ use std::io::Read;
 /// The unprivileged user apps and buildpacks run as inside containers.
 pub const APP_UID: u64 = 1000;
 
-/// Builds a tar archive in memory; every entry is owned by the app user.
-pub struct TarWriter {
-    inner: tar::Builder<Vec<u8>>,
+/// Builds a tar archive (in memory by default, or into any writer such as a file); every
+/// entry is owned by the app user.
+pub struct TarWriter<W: std::io::Write = Vec<u8>> {
+    inner: tar::Builder<W>,
 }
 
 impl TarWriter {
     pub fn new() -> Self {
+        Self::to_writer(Vec::new())
+    }
+}
+
+impl<W: std::io::Write> TarWriter<W> {
+    pub fn to_writer(writer: W) -> Self {
         Self {
-            inner: tar::Builder::new(Vec::new()),
+            inner: tar::Builder::new(writer),
         }
     }
 
@@ -43,7 +50,7 @@ impl TarWriter {
         self.inner.append_link(&mut header, path, target)
     }
 
-    pub fn finish(self) -> std::io::Result<Vec<u8>> {
+    pub fn finish(self) -> std::io::Result<W> {
         self.inner.into_inner()
     }
 }
@@ -55,7 +62,7 @@ impl Default for TarWriter {
 }
 
 /// Total size of the regular files in a tar archive.
-pub fn tar_content_size(archive: &[u8]) -> std::io::Result<u64> {
+pub fn tar_content_size(archive: impl Read) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in tar::Archive::new(archive).entries()? {
         let entry = entry?;
@@ -115,7 +122,7 @@ mod tests {
         w.file("app/a.txt", 0o644, b"hello").unwrap();
         w.symlink("app/link", "a.txt").unwrap();
         let data = w.finish().unwrap();
-        assert_eq!(tar_content_size(&data).unwrap(), 5);
+        assert_eq!(tar_content_size(&data[..]).unwrap(), 5);
         assert_eq!(first_file(&data).unwrap(), b"hello");
     }
 }

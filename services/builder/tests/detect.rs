@@ -18,6 +18,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("no-match", "error:no-match"),
     ("broken-procfile", "error:procfile"),
     ("python-failing", "Python"),
+    ("python-hanging-build", "Python"),
 ];
 
 fn planned(app: &str) -> String {
@@ -52,6 +53,7 @@ detect_case!(detects_procfile_only, "procfile-only");
 detect_case!(detects_no_match, "no-match");
 detect_case!(detects_broken_procfile, "broken-procfile");
 detect_case!(detects_python_failing, "python-failing");
+detect_case!(detects_python_hanging_build, "python-hanging-build");
 
 #[test]
 fn every_sample_app_has_an_expectation() {

@@ -35,6 +35,16 @@ pub struct Config {
     pub stop_grace_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
+    /// Seconds a build's compile may run before it is stopped.
+    pub build_timeout: u64,
+    /// Memory limit of a build container, MiB.
+    pub build_memory: u64,
+    /// CPU limit of a build container, in CPUs (e.g. 1.5).
+    pub build_cpus: f64,
+    /// Largest push accepted, MiB.
+    pub max_push: u64,
+    /// CPU limit of each app process, in CPUs.
+    pub process_cpus: f64,
 }
 
 impl Default for Config {
@@ -56,6 +66,11 @@ impl Default for Config {
             health_timeout_secs: 60,
             stop_grace_secs: 30,
             log: "info".to_string(),
+            build_timeout: 15 * 60,
+            build_memory: 2048,
+            build_cpus: 1.0,
+            max_push: 1024,
+            process_cpus: 1.0,
         }
     }
 }
@@ -134,7 +149,27 @@ impl Config {
         if let Some(v) = env("PAAS_LOG") {
             self.log = v;
         }
+        if let Some(v) = env("PAAS_BUILD_TIMEOUT") {
+            self.build_timeout = parse_env("PAAS_BUILD_TIMEOUT", &v, "a number of seconds")?;
+        }
+        if let Some(v) = env("PAAS_BUILD_MEMORY") {
+            self.build_memory = parse_env("PAAS_BUILD_MEMORY", &v, "a number of MiB")?;
+        }
+        if let Some(v) = env("PAAS_BUILD_CPUS") {
+            self.build_cpus = parse_env("PAAS_BUILD_CPUS", &v, "a number of CPUs")?;
+        }
+        if let Some(v) = env("PAAS_MAX_PUSH") {
+            self.max_push = parse_env("PAAS_MAX_PUSH", &v, "a number of MiB")?;
+        }
+        if let Some(v) = env("PAAS_PROCESS_CPUS") {
+            self.process_cpus = parse_env("PAAS_PROCESS_CPUS", &v, "a number of CPUs")?;
+        }
         Ok(())
+    }
+
+    /// CPUs as Docker's billionths of a CPU (at least a hundredth of one).
+    pub fn nano_cpus(cpus: f64) -> i64 {
+        ((cpus * 1e9) as i64).max(10_000_000)
     }
 
     pub fn database_url(&self) -> String {
@@ -146,6 +181,13 @@ impl Config {
     pub fn ca_bundle(&self) -> Option<String> {
         self.ca_bundle.clone().filter(|p| !p.is_empty())
     }
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> anyhow::Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{name} {value:?} is not {what}"))
 }
 
 #[cfg(test)]
@@ -184,6 +226,31 @@ mod tests {
             .apply_env(|k| (k == "PAAS_HTTP_ADDR").then(|| "nope".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("PAAS_HTTP_ADDR"));
+        let err = config
+            .apply_env(|k| (k == "PAAS_BUILD_TIMEOUT").then(|| "soon".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PAAS_BUILD_TIMEOUT"));
+    }
+
+    #[test]
+    fn build_and_push_limits() {
+        let config = Config::default();
+        assert_eq!(
+            (config.build_timeout, config.max_push, config.build_memory),
+            (900, 1024, 2048)
+        );
+        let vars: HashMap<&str, &str> = HashMap::from([
+            ("PAAS_BUILD_TIMEOUT", "20"),
+            ("PAAS_MAX_PUSH", "5"),
+            ("PAAS_BUILD_CPUS", "0.5"),
+        ]);
+        let mut config = Config::default();
+        config
+            .apply_env(|k| vars.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!((config.build_timeout, config.max_push), (20, 5));
+        assert_eq!(Config::nano_cpus(config.build_cpus), 500_000_000);
+        assert_eq!(Config::nano_cpus(0.0), 10_000_000);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod config;
 mod dispatch;
 mod hook;
+mod interrupted;
 mod serve;
 mod stacks;
 

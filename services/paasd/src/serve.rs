@@ -49,10 +49,6 @@ pub async fn run() -> anyhow::Result<()> {
             eprintln!("       (shown once; sign in with `paas login`)");
         }
     }
-    let interrupted = store.fail_pending_builds().await?;
-    if interrupted > 0 {
-        tracing::warn!("marked {interrupted} interrupted build(s) failed");
-    }
     let instance_id = match store.setting("instance_id").await? {
         Some(id) => id,
         None => {
@@ -79,6 +75,7 @@ pub async fn run() -> anyhow::Result<()> {
             network: config.network.clone(),
             health_timeout: Duration::from_secs(config.health_timeout_secs),
             stop_grace: Duration::from_secs(config.stop_grace_secs),
+            nano_cpus: Config::nano_cpus(config.process_cpus),
             ..SchedulerConfig::default()
         },
     );
@@ -88,7 +85,9 @@ pub async fn run() -> anyhow::Result<()> {
             stacks: stack_images,
             ca_bundle: config.ca_bundle(),
             labels: BTreeMap::from([("paas.instance".to_string(), instance_id.clone())]),
-            build_memory_bytes: 2 * 1024 * 1024 * 1024,
+            build_memory_bytes: (config.build_memory as i64) * 1024 * 1024,
+            build_nano_cpus: Config::nano_cpus(config.build_cpus),
+            build_timeout: Duration::from_secs(config.build_timeout),
         },
     ));
 
@@ -116,9 +115,19 @@ pub async fn run() -> anyhow::Result<()> {
             hook_url: format!("http://{hook_host}/internal/hooks/pre-receive"),
             hook_bin: std::env::current_exe().context("cannot locate the paasd executable")?,
             image_prefix: format!("paas-{instance_id}"),
+            max_push_bytes: config.max_push * 1024 * 1024,
             deploy_timeout: Duration::from_secs(config.health_timeout_secs + 30),
         },
     );
+
+    crate::interrupted::recover(
+        store.as_ref(),
+        runtime.as_ref(),
+        &api_state.config,
+        &instance_id,
+    )
+    .await
+    .context("cannot finish what an interrupted paasd left half done")?;
 
     // One pass before serving, so running apps answer as soon as the port is open.
     if let Err(e) = scheduler.reconcile().await {

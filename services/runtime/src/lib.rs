@@ -15,6 +15,7 @@ pub use stacks::{StackConfig, StackImages};
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -25,6 +26,8 @@ pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 pub trait ContainerRuntime: Send + Sync + 'static {
     /// Creates a user-defined bridge network unless it exists.
     async fn ensure_network(&self, name: &str) -> Result<()>;
+    /// Removes a network; a missing one is not an error.
+    async fn remove_network(&self, name: &str) -> Result<()>;
 
     /// Containers in any state (running, exited, created) that carry every given label.
     async fn list_containers(
@@ -47,6 +50,10 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// A tar archive of `path` inside the container (the archive's root entry is the last
     /// component of `path`, as `docker cp` does).
     async fn download_tar(&self, id: &str, path: &str) -> Result<Vec<u8>>;
+    /// `upload_tar` of an archive file, streamed (never held whole in memory).
+    async fn upload_tar_file(&self, id: &str, dest_dir: &str, archive: &Path) -> Result<()>;
+    /// `download_tar` into the file `archive`, streamed (never held whole in memory).
+    async fn download_tar_file(&self, id: &str, path: &str, archive: &Path) -> Result<()>;
     /// Sends the container's stdout and stderr, line by line, to `sink` from its start until it
     /// exits (or the sink is closed). Call it after `start_container`: on a container that is
     /// not running it returns the output so far and ends at once.

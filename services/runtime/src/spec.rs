@@ -39,6 +39,8 @@ pub struct ContainerSpec {
     pub pids_limit: Option<i64>,
     /// Drop all capabilities and forbid privilege escalation.
     pub drop_capabilities: bool,
+    /// Capabilities kept all the same (e.g. `CHOWN`); none by default.
+    pub capabilities: Vec<String>,
     /// Run a minimal init (the engine's `docker-init`, i.e. tini) as PID 1 that forwards
     /// signals to the command and reaps zombies, so SIGTERM reaches the app.
     pub init: bool,

@@ -6,7 +6,8 @@ use std::time::Duration;
 pub struct SchedulerConfig {
     /// Label value that marks this paasd's containers (several may share one engine).
     pub instance_id: String,
-    /// User-defined bridge network the processes join.
+    /// Prefix of the per-app bridge networks (`<network>-<instance>-<app>`, see
+    /// `app_network`): each app's processes are on a network of their own.
     pub network: String,
     /// `PORT` inside web containers.
     pub web_port: u16,
@@ -15,6 +16,8 @@ pub struct SchedulerConfig {
     /// Time between SIGTERM and SIGKILL when a process is retired.
     pub stop_grace: Duration,
     pub memory_bytes: i64,
+    /// CPU limit per process, in billionths of a CPU.
+    pub nano_cpus: i64,
     pub pids_limit: i64,
     /// Time between passes when nothing is in progress.
     pub idle_interval: Duration,
@@ -29,8 +32,17 @@ impl Default for SchedulerConfig {
             health_timeout: Duration::from_secs(60),
             stop_grace: Duration::from_secs(30),
             memory_bytes: 512 * 1024 * 1024,
+            nano_cpus: 1_000_000_000,
             pids_limit: 512,
             idle_interval: Duration::from_secs(5),
         }
+    }
+}
+
+impl SchedulerConfig {
+    /// The Docker network of one app's processes. Apps never share one, so an app cannot
+    /// reach another app's processes except through the router.
+    pub fn app_network(&self, app: &str) -> String {
+        format!("{}-{}-{app}", self.network, self.instance_id)
     }
 }

@@ -62,6 +62,14 @@ impl Scheduler {
         })
     }
 
+    /// Removes the network of an app that no longer exists (its processes must be gone).
+    pub async fn remove_app_network(&self, app: &str) -> Result<(), SchedulerError> {
+        Ok(self
+            .runtime
+            .remove_network(&self.config.app_network(app))
+            .await?)
+    }
+
     /// Asks the loop for a pass now.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -117,7 +125,6 @@ impl Scheduler {
     /// One pass over every app. Returns whether something is still converging.
     pub async fn reconcile(&self) -> Result<bool, SchedulerError> {
         let mut healthy = self.healthy.lock().await;
-        self.runtime.ensure_network(&self.config.network).await?;
         let containers = self
             .runtime
             .list_containers(&labels::process_filter(&self.config.instance_id))
@@ -205,6 +212,11 @@ impl Scheduler {
             now: now_ms(),
             health_timeout: self.config.health_timeout,
         });
+        if !plan.start.is_empty() {
+            self.runtime
+                .ensure_network(&self.config.app_network(&app.name))
+                .await?;
+        }
         self.execute(app, release.as_ref(), &plan, healthy).await?;
         let route = AppRoute {
             backends: plan
@@ -377,9 +389,10 @@ impl Scheduler {
             cmd: Some(vec![command.to_string()]),
             env,
             labels,
-            network: Some(self.config.network.clone()),
+            network: Some(self.config.app_network(&app.name)),
             user: Some("app".to_string()),
             memory_bytes: Some(self.config.memory_bytes),
+            nano_cpus: Some(self.config.nano_cpus),
             pids_limit: Some(self.config.pids_limit),
             drop_capabilities: true,
             init: true,

@@ -7,7 +7,9 @@ mod models;
 mod sql_store;
 
 pub use error::StoreError;
-pub use models::{App, Build, BuildStatus, NewRelease, Release, ReleaseStatus, User};
+pub use models::{
+    App, Build, BuildStatus, NewRelease, PendingPush, PushRelease, Release, ReleaseStatus, User,
+};
 pub use sql_store::SqlStore;
 
 use async_trait::async_trait;
@@ -90,6 +92,20 @@ pub trait Store: Send + Sync + 'static {
     async fn release_by_id(&self, release_id: Uuid) -> Result<Option<Release>>;
     /// Newest first.
     async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>>;
+
+    // --- pushes (release recorded, branch not yet known to have moved)
+    /// In one transaction: creates the app's next release (`Pending`), marks the build
+    /// `Succeeded` with it, sets `initial_formation` when the app has none, makes the release
+    /// current and records the push as pending. `StoreError::NotFound` when there is no such
+    /// app or build.
+    async fn record_push_release(&self, push: PushRelease) -> Result<Release>;
+    /// Every pending push, oldest first.
+    async fn pending_pushes(&self) -> Result<Vec<PendingPush>>;
+    async fn pending_push(&self, build_id: Uuid) -> Result<Option<PendingPush>>;
+    /// In one transaction: when `ref_moved`, forgets the pending push (it is done); otherwise
+    /// undoes it: the release and build become `Failed` and, if the release is still current,
+    /// the previous release is current again. `StoreError::NotFound` when it is not pending.
+    async fn settle_push(&self, build_id: Uuid, ref_moved: bool) -> Result<()>;
 
     // --- formation
     /// Process type -> quantity; empty when never set.

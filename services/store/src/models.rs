@@ -96,3 +96,27 @@ pub struct Release {
     pub status: ReleaseStatus,
     pub created_at: i64,
 }
+
+/// A pushed build's release, recorded in one transaction with everything that goes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRelease {
+    pub build_id: Uuid,
+    pub release: NewRelease,
+    /// The formation to set when the app has none yet.
+    pub initial_formation: paas_domain::Formation,
+    /// The branch git will move, e.g. `refs/heads/main`.
+    pub ref_name: String,
+    pub new_commit: String,
+}
+
+/// A push whose release is current while git may not yet have moved the branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPush {
+    pub build_id: Uuid,
+    pub app_id: Uuid,
+    pub ref_name: String,
+    pub new_commit: String,
+    pub release_id: Uuid,
+    /// The release that was current before; made current again if the push is undone.
+    pub previous_release_id: Option<Uuid>,
+}

@@ -8,9 +8,13 @@ mod builds;
 mod codec;
 mod connect;
 mod numbering;
+mod pushes;
 mod releases;
 
-use crate::{App, Build, BuildStatus, NewRelease, Release, ReleaseStatus, Result, Store, User};
+use crate::{
+    App, Build, BuildStatus, NewRelease, PendingPush, PushRelease, Release, ReleaseStatus, Result,
+    Store, User,
+};
 use async_trait::async_trait;
 use paas_domain::{AppName, Email, Formation};
 use sqlx::{Any, AnyPool, Transaction};
@@ -164,6 +168,22 @@ impl Store for SqlStore {
 
     async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>> {
         releases::list_releases(self, app_id).await
+    }
+
+    async fn record_push_release(&self, push: PushRelease) -> Result<Release> {
+        pushes::record_push_release(self, push).await
+    }
+
+    async fn pending_pushes(&self) -> Result<Vec<PendingPush>> {
+        pushes::pending_pushes(self).await
+    }
+
+    async fn pending_push(&self, build_id: Uuid) -> Result<Option<PendingPush>> {
+        pushes::pending_push(self, build_id).await
+    }
+
+    async fn settle_push(&self, build_id: Uuid, ref_moved: bool) -> Result<()> {
+        pushes::settle_push(self, build_id, ref_moved).await
     }
 
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {

@@ -5,7 +5,9 @@
 mod support;
 
 use paas_domain::Formation;
-use paas_store::{BuildStatus, NewRelease, ReleaseStatus, SqlStore, Store, StoreError};
+use paas_store::{
+    BuildStatus, NewRelease, PushRelease, ReleaseStatus, SqlStore, Store, StoreError,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use support::{app, app_name, email, user, TestDb};
@@ -58,6 +60,7 @@ store_tests!(
     formation_replace,
     corrupt_rows_are_reported,
     reconnecting_keeps_data,
+    push_release_is_one_outcome,
 );
 
 fn release_for(app_id: Uuid, image: &str) -> NewRelease {
@@ -852,4 +855,99 @@ async fn sqlite_url_creates_the_file() {
     assert_eq!(store.count_users().await.unwrap(), 0);
     store.close().await;
     assert!(SqlStore::connect("mysql://localhost/x").await.is_err());
+}
+
+/// A pushed release is recorded whole (release, build, first formation, current, pending push)
+/// and then either finished or undone whole.
+async fn push_release_is_one_outcome(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let push = |build_id: Uuid, image: &str, commit: &str| PushRelease {
+        build_id,
+        release: release_for(web.id, image),
+        initial_formation: Formation::from([("web".to_string(), 1)]),
+        ref_name: "refs/heads/main".to_string(),
+        new_commit: commit.to_string(),
+    };
+
+    // First push: recorded, then the branch moved.
+    let b1 = store.create_build(web.id, owner.id, "c1").await.unwrap();
+    let v1 = store
+        .record_push_release(push(b1.id, "img1", "c1"))
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v1.status), (1, ReleaseStatus::Pending));
+    let app_now = store.app_by_name(&app_name("web")).await.unwrap().unwrap();
+    assert_eq!(app_now.current_release_id, Some(v1.id));
+    assert_eq!(store.formation(web.id).await.unwrap()["web"], 1);
+    let builds = store.list_builds(web.id).await.unwrap();
+    assert_eq!(
+        (builds[0].status, builds[0].release_id),
+        (BuildStatus::Succeeded, Some(v1.id))
+    );
+    let pending = store.pending_pushes().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].release_id, pending[0].previous_release_id),
+        (v1.id, None)
+    );
+    assert_eq!(pending[0].new_commit, "c1");
+    store.settle_push(b1.id, true).await.unwrap();
+    assert!(store.pending_pushes().await.unwrap().is_empty());
+    assert_eq!(
+        store.release_by_id(v1.id).await.unwrap().unwrap().status,
+        ReleaseStatus::Pending
+    );
+
+    // A scaled formation is not reset by the next push.
+    store
+        .set_formation(web.id, &Formation::from([("web".to_string(), 3)]))
+        .await
+        .unwrap();
+    // Second push: recorded, then the branch did not move: undone.
+    let b2 = store.create_build(web.id, owner.id, "c2").await.unwrap();
+    let v2 = store
+        .record_push_release(push(b2.id, "img2", "c2"))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(store.formation(web.id).await.unwrap()["web"], 3);
+    let pending = store.pending_push(b2.id).await.unwrap().unwrap();
+    assert_eq!(pending.previous_release_id, Some(v1.id));
+    store.settle_push(b2.id, false).await.unwrap();
+    let app_now = store.app_by_name(&app_name("web")).await.unwrap().unwrap();
+    assert_eq!(app_now.current_release_id, Some(v1.id));
+    assert_eq!(
+        store.release_by_id(v2.id).await.unwrap().unwrap().status,
+        ReleaseStatus::Failed
+    );
+    let builds = store.list_builds(web.id).await.unwrap();
+    assert_eq!(builds[0].status, BuildStatus::Failed);
+    assert!(store.pending_push(b2.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.settle_push(b2.id, true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Nothing is written when the build does not exist.
+    let missing = store
+        .record_push_release(push(Uuid::new_v4(), "img3", "c3"))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(store.list_releases(web.id).await.unwrap().len(), 2);
+    let app_now = store.app_by_name(&app_name("web")).await.unwrap().unwrap();
+    assert_eq!(app_now.current_release_id, Some(v1.id));
+
+    // Destroying the app removes its pending pushes.
+    let b4 = store.create_build(web.id, owner.id, "c4").await.unwrap();
+    store
+        .record_push_release(push(b4.id, "img4", "c4"))
+        .await
+        .unwrap();
+    store.delete_app(web.id).await.unwrap();
+    assert!(store.pending_pushes().await.unwrap().is_empty());
 }

@@ -1,43 +1,83 @@
-//! Build and deploy of one pushed commit, run while the pushing client waits: build the image,
-//! create release vN, make it current, and wait until its processes answer. Any failure ends
-//! with a ` !     ` line and a failed result, which rejects the push; the previous release keeps
-//! serving because it is only replaced once the new one is healthy.
+//! Build and deploy of one pushed commit, run while the pushing client waits: take the app's
+//! push lock, check the branch is still where the client saw it, build the image, record
+//! release vN and make it current (one transaction that also records the push as pending), and
+//! wait until its processes answer. Any failure ends with a ` !     ` line and a failed result,
+//! which rejects the push; the previous release keeps serving because it is only replaced once
+//! the new one is healthy. The push lock is handed back to the receive-pack run, which keeps
+//! it until the pending push is settled (see `settle`).
 
-use crate::git::pushes::PushGrant;
+use crate::git::pushes::{DeployDone, PushGrant};
 use crate::git::{HookRequest, HOOK_RESULT_PREFIX};
 use crate::state::ApiState;
 use paas_builder::BuildRequest;
 use paas_domain::formation::initial_formation;
 use paas_domain::AppName;
 use paas_scheduler::ReleaseOutcome;
-use paas_store::{BuildStatus, NewRelease};
+use paas_store::{BuildStatus, NewRelease, PushRelease};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::Instrument;
+
+const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
 pub async fn run(
     state: Arc<ApiState>,
     grant: PushGrant,
     request: HookRequest,
     out: mpsc::Sender<String>,
-) {
+) -> DeployDone {
     let span = tracing::info_span!("deploy", app = %grant.app, commit = %short(&request.new));
-    let result = deploy(&state, &grant, &request, &out)
-        .instrument(span)
-        .await;
-    let verdict = match result {
-        Ok(()) => "ok",
-        Err(message) => {
-            let _ = out.send(format!(" !     {message}")).await;
-            "failed"
+    async move {
+        let lock = state.push_lock(&grant.app);
+        let push_lock = match lock.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let _ = out
+                    .send("-----> Waiting for the push in progress to finish".to_string())
+                    .await;
+                tokio::select! {
+                    guard = lock.lock_owned() => guard,
+                    _ = out.closed() => return DeployDone { push_lock: None },
+                }
+            }
+        };
+        // A client that goes away cancels the deploy: the push cannot succeed any more.
+        let result = tokio::select! {
+            result = deploy(&state, &grant, &request, &out) => result,
+            _ = out.closed() => Err("the push was interrupted".to_string()),
+        };
+        let verdict = match result {
+            Ok(()) => "ok",
+            Err(message) => {
+                let _ = out.send(format!(" !     {message}")).await;
+                "failed"
+            }
+        };
+        let _ = out.send(format!("{HOOK_RESULT_PREFIX}{verdict}")).await;
+        DeployDone {
+            push_lock: Some(push_lock),
         }
-    };
-    let _ = out.send(format!("{HOOK_RESULT_PREFIX}{verdict}")).await;
+    }
+    .instrument(span)
+    .await
 }
 
 fn short(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
+}
+
+/// Removes the build's scratch directory when dropped, also when the deploy is cancelled.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("could not remove build directory: {e}");
+            }
+        }
+    }
 }
 
 async fn deploy(
@@ -56,14 +96,15 @@ async fn deploy(
         .await
         .map_err(|e| e.to_string())?
         .ok_or("This app no longer exists.")?;
-    let lock = state.build_lock(&app.name);
-    let _building = match lock.try_lock() {
-        Ok(guard) => guard,
-        Err(_) => {
-            say("-----> Waiting for the build in progress to finish".to_string()).await;
-            lock.lock().await
-        }
-    };
+    let repo = state.config.repo_path(&app.name);
+    let head = paas_builder::branch_head(&repo, &request.ref_name).map_err(|e| e.to_string())?;
+    let expected_old = (request.old != ZERO_OID).then(|| request.old.clone());
+    if head != expected_old {
+        return Err(format!(
+            "Push rejected: {} moved while you pushed (another push landed first). Fetch and push again.",
+            request.ref_name.trim_start_matches("refs/heads/")
+        ));
+    }
     let build = state
         .store
         .create_build(app.id, grant.user_id, &request.new)
@@ -77,6 +118,7 @@ async fn deploy(
     .await;
 
     let work_dir = state.config.builds_dir.join(build.id.to_string());
+    let _scratch = ScratchDir(work_dir.clone());
     let build_id = build.id.simple().to_string();
     let image_tag = format!(
         "{}/{}:{}",
@@ -85,7 +127,6 @@ async fn deploy(
         &build_id[..12]
     );
     let cache_volume = state.config.cache_volume(&app.name);
-    let repo = state.config.repo_path(&app.name);
     let object_dirs: Vec<PathBuf> = request.object_dirs.iter().map(PathBuf::from).collect();
     let built = state
         .builder
@@ -102,11 +143,6 @@ async fn deploy(
             out,
         )
         .await;
-    if let Err(e) = tokio::fs::remove_dir_all(&work_dir).await {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!("could not remove build directory: {e}");
-        }
-    }
     let built = match built {
         Ok(built) => built,
         Err(e) => {
@@ -119,39 +155,33 @@ async fn deploy(
         }
     };
 
-    let stored = async {
-        let previous_config = match app.current_release_id {
-            Some(id) => state.store.release_by_id(id).await?.map(|r| r.config),
-            None => None,
-        };
-        let release = state
+    let previous_config = match app.current_release_id {
+        Some(id) => state
             .store
-            .create_release(NewRelease {
+            .release_by_id(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.config),
+        None => None,
+    };
+    let recorded = state
+        .store
+        .record_push_release(PushRelease {
+            build_id: build.id,
+            release: NewRelease {
                 app_id: app.id,
                 image: built.image.clone(),
                 process_types: built.process_types.clone(),
                 config: previous_config.unwrap_or_default(),
                 description: format!("Deploy {}", short(&request.new)),
                 user_id: Some(grant.user_id),
-            })
-            .await?;
-        let mut formation = state.store.formation(app.id).await?;
-        if formation.is_empty() {
-            formation = initial_formation(built.process_types.keys());
-            state.store.set_formation(app.id, &formation).await?;
-        }
-        state
-            .store
-            .finish_build(build.id, BuildStatus::Succeeded, Some(release.id))
-            .await?;
-        state
-            .store
-            .set_current_release(app.id, Some(release.id))
-            .await?;
-        Ok::<_, paas_store::StoreError>(release)
-    }
-    .await;
-    let release = match stored {
+            },
+            initial_formation: initial_formation(built.process_types.keys()),
+            ref_name: request.ref_name.clone(),
+            new_commit: request.new.clone(),
+        })
+        .await;
+    let release = match recorded {
         Ok(release) => release,
         Err(e) => {
             tracing::error!("could not record the release: {e}");

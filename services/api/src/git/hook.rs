@@ -1,6 +1,7 @@
 //! `POST /internal/hooks/pre-receive`: called by the app repository's `pre-receive` hook with
 //! its push grant; streams the build and deploy output back as plain text lines, ending with
-//! a result line.
+//! a result line. The deploy is attached to the grant, so the end of the receive-pack run
+//! settles it.
 
 use crate::error::ApiError;
 use crate::git::{deploy, HookRequest};
@@ -20,12 +21,14 @@ pub async fn pre_receive(
     State(state): State<Arc<ApiState>>,
     ApiJson(request): ApiJson<HookRequest>,
 ) -> Result<Response, ApiError> {
-    let grant = state
-        .pushes
-        .get(&request.token)
-        .ok_or(ApiError::Unauthorized)?;
+    let token = request.token.clone();
+    let grant = state.pushes.get(&token).ok_or(ApiError::Unauthorized)?;
     let (tx, rx) = mpsc::channel::<String>(256);
-    tokio::spawn(deploy::run(state.clone(), grant, request, tx));
+    let deploy = tokio::spawn(deploy::run(state.clone(), grant, request, tx));
+    if let Err(deploy) = state.pushes.attach(&token, deploy) {
+        deploy.abort();
+        return Err(ApiError::Unauthorized);
+    }
     let stream = ReceiverStream::new(rx)
         .map(|line| Ok::<Bytes, std::convert::Infallible>(Bytes::from(line + "\n")));
     let mut response = Response::new(Body::from_stream(stream));

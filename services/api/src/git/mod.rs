@@ -5,6 +5,7 @@
 pub mod deploy;
 pub mod hook;
 pub mod pushes;
+pub mod settle;
 pub mod smart_http;
 
 /// Last line of the hook endpoint's stream: the hook exits 0 only after `...ok`.

@@ -4,6 +4,7 @@
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::git::pushes::PushGrant;
+use crate::git::settle::{settle_pushes, Settled};
 use crate::routes::app_for_user;
 use crate::state::ApiState;
 use async_compression::tokio::bufread::GzipDecoder;
@@ -88,6 +89,16 @@ pub async fn receive_pack(
     body: Body,
 ) -> Result<Response, ApiError> {
     let app = app_for_user(&state, &user, app_from_repo(&repo)).await?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > state.config.max_push_bytes) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "This push is larger than the limit of {} MiB.",
+            state.config.max_push_bytes / (1024 * 1024)
+        )));
+    }
     let token = state.pushes.grant(PushGrant {
         app: app.name.clone(),
         user_id: user.id,
@@ -95,6 +106,11 @@ pub async fn receive_pack(
     });
     let mut command = Command::new("git");
     command
+        .arg("-c")
+        .arg(format!(
+            "receive.maxInputSize={}",
+            state.config.max_push_bytes
+        ))
         .args(["receive-pack", "--stateless-rpc"])
         .arg(state.config.repo_path(&app.name))
         .env("PAAS_HOOK_URL", &state.config.hook_url)
@@ -106,15 +122,39 @@ pub async fn receive_pack(
             let state = state.clone();
             tokio::spawn(async move {
                 let _ = child.await;
-                state.pushes.revoke(&token);
+                finish_push(&state, app.id, &token).await;
             });
             Ok(response)
         }
         Err(e) => {
-            state.pushes.revoke(&token);
+            finish_push(&state, app.id, &token).await;
             Err(e)
         }
     }
+}
+
+/// After receive-pack has exited: waits for the deploys its hook started (they hand back the
+/// app's push lock), then settles their pushes against where git left the branch, and only
+/// then lets the next push of the app in.
+async fn finish_push(state: &ApiState, app_id: uuid::Uuid, token: &str) {
+    let mut locks = Vec::new();
+    for deploy in state.pushes.revoke(token) {
+        match deploy.await {
+            Ok(done) => locks.push(done.push_lock),
+            Err(e) => tracing::warn!("deploy task ended abnormally: {e}"),
+        }
+    }
+    if locks.is_empty() {
+        return;
+    }
+    match settle_pushes(state.store.as_ref(), &state.config, Some(app_id)).await {
+        Ok(settled) if settled.iter().any(|(_, s)| *s == Settled::Undone) => state.scheduler.wake(),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!("could not settle the push (paasd settles it at its next start): {e}")
+        }
+    }
+    drop(locks);
 }
 
 pub async fn upload_pack(

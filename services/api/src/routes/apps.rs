@@ -111,8 +111,8 @@ pub async fn destroy(
             "Only the app's owner can destroy it.".to_string(),
         ));
     }
-    let lock = state.build_lock(&app.name);
-    let _building = lock.lock().await;
+    let lock = state.push_lock(&app.name);
+    let _pushing = lock.lock().await;
     let images: Vec<String> = state
         .store
         .list_releases(app.id)
@@ -124,6 +124,9 @@ pub async fn destroy(
     state.routes.remove_app(&app.name);
     if let Err(e) = state.scheduler.reconcile().await {
         tracing::warn!(app = %app.name, "processes will be removed by the next pass: {e}");
+    }
+    if let Err(e) = state.scheduler.remove_app_network(&app.name).await {
+        tracing::warn!(app = %app.name, "could not remove the app's network: {e}");
     }
     for image in images {
         if let Err(e) = state.runtime.remove_image(&image).await {

@@ -185,6 +185,52 @@ impl DockerRuntime {
             .map_err(errors::map)
     }
 
+    /// Streams a tar archive file into the container, a chunk at a time.
+    pub(crate) async fn upload_tar_file_impl(
+        &self,
+        id: &str,
+        dest_dir: &str,
+        archive: &std::path::Path,
+    ) -> Result<()> {
+        let file = tokio::fs::File::open(archive).await?;
+        let chunks = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
+            .take_while(|chunk| {
+                if let Err(e) = chunk {
+                    tracing::warn!("reading the archive to upload failed: {e}");
+                }
+                std::future::ready(chunk.is_ok())
+            })
+            .filter_map(|chunk| std::future::ready(chunk.ok()));
+        let options = UploadToContainerOptions {
+            path: dest_dir.to_string(),
+            ..Default::default()
+        };
+        self.slow
+            .upload_to_container_streaming(id, Some(options), chunks)
+            .await
+            .map_err(errors::map)
+    }
+
+    /// Streams a tar archive of `path` in the container into the file `archive`.
+    pub(crate) async fn download_tar_file_impl(
+        &self,
+        id: &str,
+        path: &str,
+        archive: &std::path::Path,
+    ) -> Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let options = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(archive).await?);
+        let mut stream = self.slow.download_from_container(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk.map_err(errors::map)?).await?;
+        }
+        file.flush().await?;
+        Ok(())
+    }
+
     pub(crate) async fn download_tar_impl(&self, id: &str, path: &str) -> Result<Vec<u8>> {
         let options = DownloadFromContainerOptions {
             path: path.to_string(),

@@ -41,6 +41,7 @@ pub(crate) fn container_config(spec: &ContainerSpec) -> Config<String> {
         nano_cpus: spec.nano_cpus,
         pids_limit: spec.pids_limit,
         cap_drop: spec.drop_capabilities.then(|| vec!["ALL".to_string()]),
+        cap_add: (!spec.capabilities.is_empty()).then(|| spec.capabilities.clone()),
         security_opt: spec
             .drop_capabilities
             .then(|| vec!["no-new-privileges".to_string()]),

@@ -16,6 +16,7 @@ use crate::{ContainerRuntime, Result, RuntimeError};
 use async_trait::async_trait;
 use bollard::Docker;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -61,12 +62,6 @@ impl DockerRuntime {
         })
     }
 
-    /// Removes a network (not part of `ContainerRuntime`: the platform keeps its network; tests
-    /// clean up theirs). A missing network is not an error.
-    pub async fn remove_network(&self, name: &str) -> Result<()> {
-        self.remove_network_impl(name).await
-    }
-
     /// Checks that the engine answers.
     pub async fn ping(&self) -> Result<()> {
         self.docker
@@ -81,6 +76,10 @@ impl DockerRuntime {
 impl ContainerRuntime for DockerRuntime {
     async fn ensure_network(&self, name: &str) -> Result<()> {
         self.ensure_network_impl(name).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.remove_network_impl(name).await
     }
 
     async fn list_containers(
@@ -112,6 +111,14 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn download_tar(&self, id: &str, path: &str) -> Result<Vec<u8>> {
         self.download_tar_impl(id, path).await
+    }
+
+    async fn upload_tar_file(&self, id: &str, dest_dir: &str, archive: &Path) -> Result<()> {
+        self.upload_tar_file_impl(id, dest_dir, archive).await
+    }
+
+    async fn download_tar_file(&self, id: &str, path: &str, archive: &Path) -> Result<()> {
+        self.download_tar_file_impl(id, path, archive).await
     }
 
     async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()> {
