@@ -60,7 +60,8 @@ fn a_crafted_tree_escaping_the_build_directory_is_rejected_with_nothing_written(
         .join(format!("repos/{app}.git/hooks/pre-receive"));
     let hook_before = std::fs::read(&victim_hook).unwrap();
 
-    // hooks/pre-receive two levels up from the build's source directory, via `..` entries.
+    // The build's source is checked out in <data>/builds/<build>/src: three `..` up is the
+    // data directory, then repos/<app>.git/hooks/pre-receive.
     let hash = |args: &[&str], input: &[u8]| {
         let mut child = user
             .git_command(&repo)
@@ -91,8 +92,10 @@ fn a_crafted_tree_escaping_the_build_directory_is_rejected_with_nothing_written(
     );
     let hooks = tree(&[("100755", "pre-receive", &blob)]);
     let git_dir = tree(&[("40000", "hooks", &hooks)]);
-    let up = tree(&[("40000", &format!("{app}.git"), &git_dir)]);
-    let up2 = tree(&[("40000", "..", &up)]);
+    let app_repo = tree(&[("40000", &format!("{app}.git"), &git_dir)]);
+    let repos = tree(&[("40000", "repos", &app_repo)]);
+    let up1 = tree(&[("40000", "..", &repos)]);
+    let up2 = tree(&[("40000", "..", &up1)]);
     let root = tree(&[("40000", "..", &up2), ("100644", "app.py", &blob)]);
     let parent = head(&user, &repo);
     let commit = user
