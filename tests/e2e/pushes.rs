@@ -325,3 +325,35 @@ fn an_app_cannot_reach_another_apps_processes() {
     assert_eq!(paasd.get_app(&b, "/").0, 200);
     assert_eq!(paasd.get_app(&a, "/").0, 200);
 }
+
+#[test]
+fn a_push_over_the_size_limit_is_refused_and_changes_nothing() {
+    let paasd = Paasd::start_with(PaasdOptions {
+        env: vec![("PAAS_MAX_PUSH".to_string(), "1".to_string())],
+        ..PaasdOptions::default()
+    });
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let (app, repo) = deployed_app(&paasd, &user, "big");
+    let v1 = head(&user, &repo);
+    // 3 MiB that do not compress.
+    let mut noise = vec![0u8; 3 * 1024 * 1024];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for byte in noise.iter_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    std::fs::write(repo.join("noise.bin"), &noise).unwrap();
+    user.commit_all(&repo, "big");
+    let push = user.git(&repo, &["push", "paas", "main"]);
+    assert!(!push.success, "{push:?}");
+    assert!(
+        push.stderr.contains("maximum allowed size") || push.stderr.contains("413"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(server_main(&paasd, &app), v1);
+    assert_eq!(paasd.get_app(&app, "/"), (200, "v1\n".to_string()));
+}
