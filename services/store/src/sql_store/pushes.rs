@@ -3,7 +3,7 @@
 //! the push, all in one transaction; `settle_push` later finishes it (git moved the branch) or
 //! undoes it (it did not), also in one transaction.
 
-use super::codec::{all, column, map_to_json, now_ms, optional_uuid_column, uuid_column};
+use super::codec::{all, column, now_ms, optional_uuid_column, uuid_column};
 use super::numbering::retry_on_unique_violation;
 use super::SqlStore;
 use crate::{
@@ -71,25 +71,7 @@ async fn insert_all(
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     let previous: Option<String> = current.try_get("current_release_id")?;
-    let row = sqlx::query(
-        "INSERT INTO releases (id, app_id, version, image, process_types, config, description, \
-                               user_id, status, created_at) \
-         SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9 \
-         FROM releases WHERE app_id = $2 \
-         RETURNING version",
-    )
-    .bind(id.to_string())
-    .bind(&app)
-    .bind(&new.image)
-    .bind(map_to_json(&new.process_types))
-    .bind(map_to_json(&new.config))
-    .bind(&new.description)
-    .bind(new.user_id.map(|u| u.to_string()))
-    .bind(ReleaseStatus::Pending.as_str())
-    .bind(created_at)
-    .fetch_one(&mut *tx)
-    .await?;
-    let version: i64 = row.try_get("version")?;
+    let version = super::releases::insert_release_row(&mut tx, id, new, created_at).await?;
     let build = sqlx::query(
         "UPDATE builds SET status = $1, release_id = $2, finished_at = $3 \
          WHERE id = $4 AND app_id = $5",

@@ -46,6 +46,19 @@ async fn insert_release(
     created_at: i64,
 ) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    let version = insert_release_row(&mut tx, id, new, created_at).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Inserts the release row (status `Pending`) with the app's next version, inside `tx`, and
+/// returns that version.
+pub(super) async fn insert_release_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: Uuid,
+    new: &NewRelease,
+    created_at: i64,
+) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO releases (id, app_id, version, image, process_types, config, description, \
                                user_id, status, created_at) \
@@ -62,11 +75,9 @@ async fn insert_release(
     .bind(new.user_id.map(|u| u.to_string()))
     .bind(ReleaseStatus::Pending.as_str())
     .bind(created_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    let version: i64 = row.try_get("version")?;
-    tx.commit().await?;
-    Ok(version)
+    row.try_get("version")
 }
 
 /// `NotFound` when there is no such release.
