@@ -16,6 +16,7 @@ use hyper_util::server::graceful::GracefulConnection;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// The two timeouts `drive` enforces.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +33,8 @@ pub struct Activity {
     last_io_ms: AtomicU64,
     in_flight: AtomicUsize,
     requests: AtomicU64,
+    /// Wakes the driver when the first request starts (its header deadline no longer holds).
+    first_request: Notify,
 }
 
 /// What the driver does next.
@@ -52,6 +55,7 @@ impl Activity {
             last_io_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            first_request: Notify::new(),
         })
     }
 
@@ -65,8 +69,10 @@ impl Activity {
     /// A request head arrived; the request counts as in flight until the guard is dropped
     /// (with the response body, once it is sent).
     pub fn request_started(self: &Arc<Self>) -> InFlight {
-        self.requests.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        if self.requests.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.first_request.notify_one();
+        }
         InFlight(self.clone())
     }
 
@@ -148,6 +154,7 @@ where
                 return;
             }
             _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = activity.first_request.notified() => {}
         }
     }
 }
