@@ -369,3 +369,47 @@ fn post_big_json(paasd: &Paasd, path: &str, token: &str, json: &str) -> (u16, St
         &format!("{}{path}", paasd.url()),
     ])
 }
+
+#[test]
+fn a_malformed_chunked_body_sent_to_an_app_is_400() {
+    let paasd = start(&[], None);
+    let user = paas_e2e::User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-echo");
+    let app = paas_e2e::app_name("body");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(push.stderr.contains("done, v1"), "{}", push.stderr);
+    assert_eq!(paasd.get_app(&app, "/").0, 200);
+
+    // A well-formed chunked body reaches the app, which reads it.
+    let response = exchange(
+        &paasd,
+        format!(
+            "POST / HTTP/1.1\r\nHost: {app}.localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
+             5\r\nhello\r\n0\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("5 bytes\n"), "{response}");
+    // A malformed one is the client's fault: 400 from the router, not an app error.
+    let response = exchange(
+        &paasd,
+        format!(
+            "POST / HTTP/1.1\r\nHost: {app}.localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
+             5\r\nhello\r\nzz-not-hex\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("Bad request"), "{response}");
+    // Two Host headers for the app: 400 as well, and the app still answers.
+    let response = exchange(
+        &paasd,
+        format!("GET / HTTP/1.1\r\nHost: {app}.localhost\r\nHost: {app}.localhost\r\n\r\n")
+            .as_bytes(),
+    );
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert_eq!(paasd.get_app(&app, "/").0, 200);
+}
