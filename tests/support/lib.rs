@@ -56,8 +56,10 @@ pub struct PaasdOptions {
     pub generated_admin_password: bool,
     pub database_url: Option<String>,
     pub health_timeout_secs: Option<u64>,
-    /// Extra environment variables for paasd (e.g. shortened limits).
+    /// Extra environment variables for paasd (e.g. shorter front door timeouts).
     pub env: Vec<(String, String)>,
+    /// Runs paasd with this open-file limit (soft and hard), as a small machine would.
+    pub open_files_limit: Option<u64>,
 }
 
 /// A running paasd, stopped and cleaned up on drop.
@@ -223,6 +225,14 @@ fn spawn_paasd(options: &PaasdOptions, data: &Path, port: u16) -> (Child, Arc<Mu
     }
     for (key, value) in &options.env {
         command.env(key, value);
+    }
+    if let Some(limit) = options.open_files_limit {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the forked child before exec and only makes the
+        // setrlimit system call, which is async-signal-safe; it allocates nothing.
+        unsafe {
+            command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+        }
     }
     let mut child = command.spawn().expect("paasd starts");
     let log = Arc::new(Mutex::new(String::new()));

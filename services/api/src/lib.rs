@@ -19,6 +19,7 @@ pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
 pub use state::ApiState;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -61,5 +62,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/internal/hooks/pre-receive", post(git::hook::pre_receive))
         .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(json::JSON_BODY_LIMIT))
         .with_state(state)
 }

@@ -1,10 +1,12 @@
 //! paasd's configuration: defaults, then a TOML file (`PAAS_CONFIG`, or `paasd.toml` in the
 //! data directory when present), then `PAAS_*` environment variables (and `DATABASE_URL`).
 
+use crate::front_door::FrontDoorConfig;
 use anyhow::Context;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -12,6 +14,7 @@ const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Database, repositories and build scratch space.
+    #[serde(alias = "data")]
     pub data_dir: PathBuf,
     /// The one HTTP port for apps and the platform.
     pub http_addr: SocketAddr,
@@ -31,7 +34,9 @@ pub struct Config {
     pub pull_base: String,
     /// Docker network the app processes join.
     pub network: String,
+    #[serde(alias = "health_timeout")]
     pub health_timeout_secs: u64,
+    #[serde(alias = "stop_grace")]
     pub stop_grace_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
@@ -45,6 +50,16 @@ pub struct Config {
     pub max_push: u64,
     /// CPU limit of each app process, in CPUs.
     pub process_cpus: f64,
+    /// Seconds a client has to send a request's head once it has connected (or started it).
+    #[serde(alias = "header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may sit with no request in flight and no bytes before it is closed.
+    #[serde(alias = "idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Open HTTP connections allowed from one client address.
+    pub max_connections_per_ip: usize,
+    /// Open HTTP connections allowed in total.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -71,6 +86,10 @@ impl Default for Config {
             build_cpus: 1.0,
             max_push: 1024,
             process_cpus: 1.0,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections_per_ip: 256,
+            max_connections: 8192,
         }
     }
 }
@@ -164,12 +183,34 @@ impl Config {
         if let Some(v) = env("PAAS_PROCESS_CPUS") {
             self.process_cpus = parse_env("PAAS_PROCESS_CPUS", &v, "a number of CPUs")?;
         }
+        if let Some(v) = env("PAAS_HEADER_TIMEOUT") {
+            self.header_timeout_secs = number(&v, "PAAS_HEADER_TIMEOUT", "seconds")?;
+        }
+        if let Some(v) = env("PAAS_IDLE_TIMEOUT") {
+            self.idle_timeout_secs = number(&v, "PAAS_IDLE_TIMEOUT", "seconds")?;
+        }
+        if let Some(v) = env("PAAS_MAX_CONNECTIONS_PER_IP") {
+            self.max_connections_per_ip = number(&v, "PAAS_MAX_CONNECTIONS_PER_IP", "connections")?;
+        }
+        if let Some(v) = env("PAAS_MAX_CONNECTIONS") {
+            self.max_connections = number(&v, "PAAS_MAX_CONNECTIONS", "connections")?;
+        }
         Ok(())
     }
 
     /// CPUs as Docker's billionths of a CPU (at least a hundredth of one).
     pub fn nano_cpus(cpus: f64) -> i64 {
         ((cpus * 1e9) as i64).max(10_000_000)
+    }
+
+    /// The front door's timeouts and connection caps.
+    pub fn front_door(&self) -> FrontDoorConfig {
+        FrontDoorConfig {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections_per_ip: self.max_connections_per_ip.max(1),
+            max_connections: self.max_connections.max(1),
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -188,6 +229,13 @@ fn parse_env<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> anyho
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("{name} {value:?} is not {what}"))
+}
+
+fn number<T: std::str::FromStr>(value: &str, name: &str, unit: &str) -> anyhow::Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{name} {value:?} is not a number of {unit}"))
 }
 
 #[cfg(test)]
@@ -261,5 +309,109 @@ mod tests {
         assert_eq!(config.stop_grace_secs, 5);
         assert_eq!(config.network, "paas");
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+    }
+
+    /// The `PAAS_*` names in README.md's configuration table: a file key is the name without
+    /// `PAAS_`, in lower case.
+    fn documented_keys() -> Vec<String> {
+        include_str!("../../../README.md")
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .filter_map(|line| line.split('|').nth(1))
+            .flat_map(|cell| cell.split('`'))
+            .filter_map(|word| word.strip_prefix("PAAS_"))
+            .map(str::to_ascii_lowercase)
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_key_is_accepted_in_the_file() {
+        let values: HashMap<&str, &str> = HashMap::from([
+            ("data", "\"/srv/paas\""),
+            ("http_addr", "\"127.0.0.1:9090\""),
+            ("domain", "\"apps.example.com\""),
+            ("database_url", "\"postgres://u@h/db\""),
+            ("admin_email", "\"root@example.com\""),
+            ("admin_password", "\"secret-password\""),
+            ("public_url", "\"https://paas.example.com\""),
+            ("ca_bundle", "\"\""),
+            ("debian_mirror", "\"http://mirror.example/debian\""),
+            ("pull_base", "\"debian:trixie-slim\""),
+            ("network", "\"paasnet\""),
+            ("health_timeout", "7"),
+            ("stop_grace", "3"),
+            ("log", "\"debug\""),
+            ("header_timeout", "4"),
+            ("idle_timeout", "9"),
+            ("max_connections_per_ip", "12"),
+            ("max_connections", "34"),
+            ("build_timeout", "120"),
+            ("build_memory", "1024"),
+            ("build_cpus", "1.5"),
+            ("max_push", "64"),
+            ("process_cpus", "0.5"),
+        ]);
+        let keys = documented_keys();
+        assert!(keys.len() >= 14, "README's table not found: {keys:?}");
+        let file: String = keys
+            .iter()
+            .map(|key| {
+                let value = values
+                    .get(key.as_str())
+                    .unwrap_or_else(|| panic!("no test value for the documented key {key}"));
+                format!("{key} = {value}\n")
+            })
+            .collect();
+        let config: Config = toml::from_str(&file).unwrap_or_else(|e| panic!("{e}\n{file}"));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/paas"));
+        assert_eq!(config.http_addr.port(), 9090);
+        assert_eq!(config.domain, "apps.example.com");
+        assert_eq!(config.database_url(), "postgres://u@h/db");
+        assert_eq!(config.admin_email, "root@example.com");
+        assert_eq!(config.admin_password.as_deref(), Some("secret-password"));
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://paas.example.com")
+        );
+        assert_eq!(config.ca_bundle(), None);
+        assert_eq!(config.debian_mirror, "http://mirror.example/debian");
+        assert_eq!(config.pull_base, "debian:trixie-slim");
+        assert_eq!(config.network, "paasnet");
+        assert_eq!(config.health_timeout_secs, 7);
+        assert_eq!(config.stop_grace_secs, 3);
+        assert_eq!(config.log, "debug");
+        let front_door = config.front_door();
+        assert_eq!(front_door.header_timeout, Duration::from_secs(4));
+        assert_eq!(front_door.idle_timeout, Duration::from_secs(9));
+        assert_eq!(front_door.max_connections_per_ip, 12);
+        assert_eq!(front_door.max_connections, 34);
+        assert_eq!(
+            (config.build_timeout, config.build_memory, config.max_push),
+            (120, 1024, 64)
+        );
+        assert_eq!((config.build_cpus, config.process_cpus), (1.5, 0.5));
+    }
+
+    #[test]
+    fn front_door_limits_come_from_the_environment() {
+        let vars: HashMap<&str, &str> = HashMap::from([
+            ("PAAS_HEADER_TIMEOUT", "2"),
+            ("PAAS_IDLE_TIMEOUT", "3"),
+            ("PAAS_MAX_CONNECTIONS_PER_IP", "5"),
+            ("PAAS_MAX_CONNECTIONS", "50"),
+        ]);
+        let mut config = Config::default();
+        config
+            .apply_env(|k| vars.get(k).map(|v| v.to_string()))
+            .unwrap();
+        let front_door = config.front_door();
+        assert_eq!(front_door.header_timeout, Duration::from_secs(2));
+        assert_eq!(front_door.idle_timeout, Duration::from_secs(3));
+        assert_eq!(front_door.max_connections_per_ip, 5);
+        assert_eq!(front_door.max_connections, 50);
+        let err = config
+            .apply_env(|k| (k == "PAAS_MAX_CONNECTIONS").then(|| "many".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PAAS_MAX_CONNECTIONS"), "{err}");
     }
 }

@@ -1,16 +1,25 @@
 //! The front door on the HTTP port: app hosts go to the router's proxy, every other host to the
-//! platform's API. Connections are served by hyper directly (TCP_NODELAY, HTTP/1 and 2).
+//! platform's API. Connections are served by hyper directly (TCP_NODELAY, HTTP/1 and 2), within
+//! the caps and timeouts of `front_door`; a request that names its host ambiguously gets 400.
 
+use crate::front_door::host::request_host;
+use crate::front_door::idle::{self, Activity};
+use crate::front_door::io::{TrackedBody, TrackedIo};
+use crate::front_door::limits::ConnectionLimiter;
+use crate::front_door::FrontDoorConfig;
 use axum::body::Body;
+use axum::response::IntoResponse;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use paas_api::ApiError;
 use paas_router::{classify_host, HostTarget, Proxy};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -23,16 +32,20 @@ pub struct Dispatch {
 
 impl Dispatch {
     async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        let host = req
-            .headers()
-            .get(hyper::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().authority().map(|a| a.as_str()))
-            .unwrap_or("")
-            .to_string();
+        let host = match request_host(req.headers(), req.uri()) {
+            Ok(host) => host,
+            Err(e) => {
+                tracing::info!("refused a request from {}: {e}", peer.ip());
+                return ApiError::BadRequest(e.to_string()).into_response();
+            }
+        };
         let req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
         match classify_host(&host, &self.domain) {
-            HostTarget::App(app) => self.proxy.handle(&app, req, peer, self.local_port).await,
+            HostTarget::App(app) => {
+                self.proxy
+                    .handle(app.as_str(), req, peer, self.local_port)
+                    .await
+            }
             HostTarget::Platform => match self.api.clone().oneshot(req).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -41,8 +54,20 @@ impl Dispatch {
     }
 }
 
-/// Accepts connections forever.
-pub async fn serve(listener: TcpListener, dispatch: Arc<Dispatch>) -> std::io::Result<()> {
+/// Accepts connections forever. A connection over a cap is closed at once.
+pub async fn serve(
+    listener: TcpListener,
+    dispatch: Arc<Dispatch>,
+    config: FrontDoorConfig,
+) -> std::io::Result<()> {
+    let limiter = ConnectionLimiter::new(config.max_connections_per_ip, config.max_connections);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -52,19 +77,30 @@ pub async fn serve(listener: TcpListener, dispatch: Arc<Dispatch>) -> std::io::R
                 continue;
             }
         };
+        let permit = match limiter.try_acquire(peer.ip()) {
+            Ok(permit) => permit,
+            Err(e) => {
+                tracing::debug!("closed a connection at once: {e}");
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new(Instant::now());
+        let io = TrackedIo::new(stream, activity.clone(), Some(permit));
         let dispatch = dispatch.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
+            let requests = activity.clone();
             let service = hyper::service::service_fn(move |req| {
                 let dispatch = dispatch.clone();
-                async move { Ok::<_, Infallible>(dispatch.handle(req, peer).await) }
+                let in_flight = requests.request_started();
+                async move {
+                    let response = dispatch.handle(req, peer).await;
+                    Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
+                }
             });
-            if let Err(e) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!("connection ended: {e}");
-            }
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            idle::drive(conn, activity, config.timeouts()).await;
         });
     }
 }

@@ -4,6 +4,7 @@
 
 mod config;
 mod dispatch;
+mod front_door;
 mod hook;
 mod interrupted;
 mod serve;

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::dispatch::{self, Dispatch};
+use crate::front_door;
 use crate::stacks;
 use anyhow::Context;
 use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState};
@@ -19,6 +20,10 @@ use tokio::net::TcpListener;
 pub async fn run() -> anyhow::Result<()> {
     let config = Config::load()?;
     init_tracing(&config.log);
+    match front_door::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!("open file limit: {limit}"),
+        Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
+    }
 
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -147,7 +152,7 @@ pub async fn run() -> anyhow::Result<()> {
         local.port()
     );
     tokio::select! {
-        result = dispatch::serve(listener, dispatch) => result.context("HTTP server stopped")?,
+        result = dispatch::serve(listener, dispatch, config.front_door()) => result.context("HTTP server stopped")?,
         _ = shutdown_signal() => eprintln!("-----> paasd stopping; app processes keep running"),
     }
     Ok(())

@@ -14,6 +14,8 @@ pub enum RouterError {
     BackendUnreachable,
     /// H12: the app did not answer in time.
     Timeout,
+    /// The client's request body was malformed (e.g. bad chunked encoding) or broke off.
+    BadRequestBody,
 }
 
 impl RouterError {
@@ -23,6 +25,7 @@ impl RouterError {
             Self::NoWebProcesses => "H14",
             Self::BackendUnreachable => "H13",
             Self::Timeout => "H12",
+            Self::BadRequestBody => "-",
         }
     }
 
@@ -31,6 +34,7 @@ impl RouterError {
             Self::NoSuchApp => StatusCode::NOT_FOUND,
             Self::NoWebProcesses | Self::BackendUnreachable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::BadRequestBody => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -40,6 +44,7 @@ impl RouterError {
             Self::NoWebProcesses => "No web processes running",
             Self::BackendUnreachable => "Application error",
             Self::Timeout => "Request timeout",
+            Self::BadRequestBody => "Bad request",
         }
     }
 
@@ -51,6 +56,9 @@ impl RouterError {
             }
             Self::BackendUnreachable => "The app did not accept or answer the request.",
             Self::Timeout => "The app did not answer in time.",
+            Self::BadRequestBody => {
+                "The request body could not be read (malformed chunked encoding or cut short)."
+            }
         }
     }
 

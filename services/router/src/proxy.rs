@@ -1,20 +1,22 @@
 //! The reverse proxy: picks one of the app's web processes (fewest in-flight requests of two
 //! random choices), forwards the request with the forwarded headers, and answers with a router
 //! error page when no process can take it. A process that refuses connections is set aside for
-//! a few seconds and, when the request has no body, the request is retried on another one.
+//! a few seconds and, when the request has no body, the request is retried on another one. A
+//! client whose own request body fails (malformed chunked encoding) gets 400, not an app error.
 
 use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::pages::RouterError;
 use crate::table::{Backend, RouteTableHandle};
 use axum::body::Body;
 use http::{Method, Request, Response, Uri};
+use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rand::Rng;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -128,6 +130,8 @@ impl Proxy {
         }
 
         let (mut parts, body) = req.into_parts();
+        let client_body_failed = Arc::new(AtomicBool::new(false));
+        let body = watch_body(body, client_body_failed.clone());
         let retryable = has_no_body(&parts);
         strip_hop_by_hop(&mut parts.headers);
         let request_start_ms = SystemTime::now()
@@ -190,6 +194,17 @@ impl Proxy {
                     self.stats
                         .bench(backend.addr, Instant::now() + self.config.bench_time);
                     last_error = RouterError::BackendUnreachable;
+                }
+                Ok(Err(err)) if client_body_failed.load(Ordering::Relaxed) => {
+                    tracing::info!(target: "router", app, dyno = %backend.dyno, "the client's request body failed: {err}");
+                    return self.fail(
+                        RouterError::BadRequestBody,
+                        app,
+                        &method,
+                        &path,
+                        &host,
+                        peer,
+                    );
                 }
                 Ok(Err(err)) => {
                     tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection closed without response: {err}");
@@ -260,6 +275,15 @@ impl Proxy {
         );
         error.response()
     }
+}
+
+/// Sets `failed` when reading the client's body fails (malformed chunked encoding, a
+/// connection that breaks off), so that error is told apart from the app's.
+fn watch_body(body: Body, failed: Arc<AtomicBool>) -> Body {
+    Body::new(body.map_err(move |e| {
+        failed.store(true, Ordering::Relaxed);
+        e
+    }))
 }
 
 fn has_no_body(parts: &http::request::Parts) -> bool {
