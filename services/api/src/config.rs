@@ -1,5 +1,6 @@
 //! Settings the API needs from paasd's configuration.
 
+use crate::signin::SigninConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ pub struct ApiConfig {
     pub image_prefix: String,
     /// How long a push waits for the new release to answer.
     pub deploy_timeout: Duration,
+    /// How long an API token from `/api/login` is valid.
+    pub token_ttl: Duration,
+    /// Sign-in limits and the password hashing pool.
+    pub signin: SigninConfig,
 }
 
 impl ApiConfig {

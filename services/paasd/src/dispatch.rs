@@ -30,7 +30,8 @@ impl Dispatch {
             .or_else(|| req.uri().authority().map(|a| a.as_str()))
             .unwrap_or("")
             .to_string();
-        let req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
+        let mut req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
+        req.extensions_mut().insert(paas_api::ClientAddr(peer));
         match classify_host(&host, &self.domain) {
             HostTarget::App(app) => self.proxy.handle(&app, req, peer, self.local_port).await,
             HostTarget::Platform => match self.api.clone().oneshot(req).await {

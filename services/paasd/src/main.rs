@@ -5,6 +5,7 @@
 mod config;
 mod dispatch;
 mod hook;
+mod private_files;
 mod serve;
 mod stacks;
 
