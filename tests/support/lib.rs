@@ -56,6 +56,8 @@ pub struct PaasdOptions {
     pub generated_admin_password: bool,
     pub database_url: Option<String>,
     pub health_timeout_secs: Option<u64>,
+    /// Extra environment variables, e.g. `PAAS_TOKEN_TTL`.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running paasd, stopped and cleaned up on drop.
@@ -138,6 +140,11 @@ impl Paasd {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process id of the running paasd.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything paasd printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -218,6 +225,9 @@ fn spawn_paasd(options: &PaasdOptions, data: &Path, port: u16) -> (Child, Arc<Mu
     }
     if let Some(url) = &options.database_url {
         command.env("DATABASE_URL", url);
+    }
+    for (key, value) in &options.env {
+        command.env(key, value);
     }
     let mut child = command.spawn().expect("paasd starts");
     let log = Arc::new(Mutex::new(String::new()));

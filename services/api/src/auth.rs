@@ -4,12 +4,12 @@
 
 use crate::error::ApiError;
 use crate::state::ApiState;
+use crate::views::{now_ms, rfc3339};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use crate::views::{now_ms, rfc3339};
 use paas_store::{ApiToken, User};
 use rand::distributions::Alphanumeric;
 use rand::Rng;

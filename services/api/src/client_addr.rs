@@ -13,10 +13,8 @@ pub struct ClientAddr(pub SocketAddr);
 
 impl ClientAddr {
     /// The address requests get when nobody set one (the router used without the front door).
-    pub const UNKNOWN: ClientAddr = ClientAddr(SocketAddr::new(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        0,
-    ));
+    pub const UNKNOWN: ClientAddr =
+        ClientAddr(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
 
     pub fn ip(&self) -> IpAddr {
         self.0.ip()

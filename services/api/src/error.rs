@@ -23,7 +23,10 @@ pub enum ApiError {
     #[error("Your API token expired on {expired_at}. Run paas login to sign in again.")]
     TokenExpired { expired_at: String },
     #[error("{message}")]
-    TooManyRequests { message: String, retry_after_secs: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Too many sign-ins at once. Try again in a moment.")]
     Busy,
     #[error("Internal server error.")]

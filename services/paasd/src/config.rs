@@ -170,7 +170,9 @@ impl Config {
     /// The SQLite database file, when the database is SQLite.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         let url = self.database_url();
-        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
@@ -237,11 +239,18 @@ mod tests {
             .apply_env(|k| vars.get(k).map(|v| v.to_string()))
             .unwrap();
         assert_eq!(
-            (config.token_ttl_secs, config.login_max_failures, config.login_window_secs),
+            (
+                config.token_ttl_secs,
+                config.login_max_failures,
+                config.login_window_secs
+            ),
             (2, 9, 30)
         );
-        let file: Config = toml::from_str("token_ttl_secs = 86400
-").unwrap();
+        let file: Config = toml::from_str(
+            "token_ttl_secs = 86400
+",
+        )
+        .unwrap();
         assert_eq!(file.token_ttl_secs, 86_400);
         let err = Config::default()
             .apply_env(|k| (k == "PAAS_TOKEN_TTL").then(|| "1y".to_string()))

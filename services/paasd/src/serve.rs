@@ -4,9 +4,9 @@
 
 use crate::config::Config;
 use crate::dispatch::{self, Dispatch};
+use crate::private_files;
 use crate::stacks;
 use anyhow::Context;
-use crate::private_files;
 use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState, SigninConfig};
 use paas_builder::{Builder, BuilderConfig};
 use paas_router::{Proxy, ProxyConfig, RouteTableHandle};

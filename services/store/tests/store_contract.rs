@@ -1017,7 +1017,10 @@ async fn tokens_from_before_the_migration_get_an_id_and_an_expiry() {
     assert_eq!(user.id, user_id);
     assert_eq!(token.expires_at, 5000 + 365 * DAY_MS);
     assert_eq!(token.description, "created at sign-in");
-    assert_eq!(store.list_tokens(user_id).await.unwrap(), vec![token.clone()]);
+    assert_eq!(
+        store.list_tokens(user_id).await.unwrap(),
+        vec![token.clone()]
+    );
     assert!(store.delete_token(user_id, token.id).await.unwrap());
     store.close().await;
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 /// Description of tokens whose client did not say what they are for.
 const DEFAULT_DESCRIPTION: &str = "created at sign-in";
 const MAX_DESCRIPTION_CHARS: usize = 100;
+const MAX_ACCOUNT_KEY_CHARS: usize = 254;
 /// A failed sign-in is answered after this much per failure in the window (up to the cap), to
 /// slow guessing down further.
 const FAILURE_DELAY_STEP: Duration = Duration::from_millis(200);
@@ -30,8 +31,15 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let guard = &state.signin;
-    // Unknown and malformed e-mails count like real ones, so limits tell nothing either.
-    let account = body.email.trim().to_lowercase();
+    // Unknown and malformed e-mails count like real ones, so limits tell nothing either; the
+    // key is cut to an e-mail's maximum length, so that the counter's memory stays bounded.
+    let account: String = body
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_ACCOUNT_KEY_CHARS)
+        .collect();
     let address = client.ip();
     let now = Instant::now();
     if let Some(wait) = guard.addresses.locked_for(&address, now) {

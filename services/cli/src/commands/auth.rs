@@ -57,15 +57,14 @@ pub fn login(args: LoginArgs) -> Result<()> {
     }
 
     let progress = progress::start("Logging in");
-    let response: LoginResponse = Client::new(url.clone(), None)?
-        .post(
-            &["api", "login"],
-            &LoginRequest {
-                email,
-                password,
-                description: Some(format!("paas login from {}", hostname())),
-            },
-        )?;
+    let response: LoginResponse = Client::new(url.clone(), None)?.post(
+        &["api", "login"],
+        &LoginRequest {
+            email,
+            password,
+            description: Some(format!("paas login from {}", hostname())),
+        },
+    )?;
     let netrc_path = netrc::default_path()?;
     let mut netrc = netrc::load(&netrc_path)?;
     netrc.upsert(&host, &response.email, &response.token);

@@ -35,7 +35,9 @@ fn rows(authorizations: &[Authorization]) -> Vec<Vec<String>> {
             a.description.clone(),
             a.created_at.clone(),
             a.expires_at.clone(),
-            a.last_used_at.clone().unwrap_or_else(|| "never".to_string()),
+            a.last_used_at
+                .clone()
+                .unwrap_or_else(|| "never".to_string()),
         ]
     }));
     rows
@@ -66,7 +68,10 @@ mod tests {
         let text = table::columns(&rows(&[a("one", true), a("two", false)]));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].trim_start().starts_with("ID"), "{text}");
-        assert!(lines[1].starts_with("*  one  paas login from box"), "{text}");
+        assert!(
+            lines[1].starts_with("*  one  paas login from box"),
+            "{text}"
+        );
         assert!(lines[2].starts_with("   two"), "{text}");
         assert!(lines[2].ends_with("never"), "{text}");
     }
