@@ -142,6 +142,11 @@ impl Paasd {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process id of the running paasd.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything paasd printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()

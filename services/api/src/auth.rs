@@ -1,23 +1,34 @@
 //! Authentication: API tokens (sent as `Authorization: Bearer`, or as the password of HTTP
-//! basic auth for git), stored only as SHA-256 hashes; passwords hashed with argon2.
+//! basic auth for git), stored only as SHA-256 hashes, refused once expired; passwords hashed
+//! with argon2 (on the sign-in hashing pool, see `signin::hashing`).
 
 use crate::error::ApiError;
 use crate::state::ApiState;
+use crate::views::{now_ms, rfc3339};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use paas_store::User;
+use paas_store::{ApiToken, User};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// The last use of a token is recorded when the previous record is older than this.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
 /// The user a request is authenticated as.
 pub struct AuthUser(pub User);
 
-impl FromRequestParts<Arc<ApiState>> for AuthUser {
+/// The user a request is authenticated as, and the token it came with.
+pub struct Authenticated {
+    pub user: User,
+    pub token: ApiToken,
+}
+
+impl FromRequestParts<Arc<ApiState>> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -29,13 +40,40 @@ impl FromRequestParts<Arc<ApiState>> for AuthUser {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let token = token_from_header(header).ok_or(ApiError::Unauthorized)?;
-        let user = state
+        let secret = token_from_header(header).ok_or(ApiError::Unauthorized)?;
+        let (token, user) = state
             .store
-            .user_by_token_hash(&hash_token(&token))
+            .token_by_hash(&hash_token(&secret))
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        Ok(Self(user))
+        let now = now_ms();
+        if token.is_expired(now) {
+            return Err(ApiError::TokenExpired {
+                expired_at: rfc3339(token.expires_at),
+            });
+        }
+        if token
+            .last_used_at
+            .is_none_or(|used| now - used >= TOUCH_EVERY_MS)
+        {
+            if let Err(e) = state.store.touch_token(token.id, now).await {
+                tracing::warn!("cannot record the use of token {}: {e}", token.id);
+            }
+        }
+        Ok(Self { user, token })
+    }
+}
+
+impl FromRequestParts<Arc<ApiState>> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Self, Self::Rejection> {
+        Authenticated::from_request_parts(parts, state)
+            .await
+            .map(|a| Self(a.user))
     }
 }
 
@@ -75,7 +113,8 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-/// Argon2id hash in PHC format (run it off the async threads: it is slow on purpose).
+/// Argon2id hash in PHC format (run it off the async threads, on the hashing pool: it is slow
+/// and memory-hungry on purpose).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     Argon2::default()
@@ -94,16 +133,36 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Hashes off the async threads without the pool (for the admin account at first start, before
+/// the API state exists).
 pub async fn hash_password_async(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(ApiError::internal)?
 }
 
-pub async fn verify_password_async(password: String, stored_hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash))
+/// Hashes on the sign-in hashing pool; `ApiError::Busy` when it is at capacity.
+pub async fn hash_password_pooled(state: &ApiState, password: String) -> Result<String, ApiError> {
+    state
+        .signin
+        .pool
+        .run(move || hash_password(&password))
         .await
-        .unwrap_or(false)
+        .map_err(|_| ApiError::Busy)?
+}
+
+/// Verifies on the sign-in hashing pool; `ApiError::Busy` when it is at capacity.
+pub async fn verify_password_pooled(
+    state: &ApiState,
+    password: String,
+    stored_hash: String,
+) -> Result<bool, ApiError> {
+    state
+        .signin
+        .pool
+        .run(move || verify_password(&password, &stored_hash))
+        .await
+        .map_err(|_| ApiError::Busy)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Settings the API needs from paasd's configuration.
 
+use crate::signin::SigninConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,6 +26,10 @@ pub struct ApiConfig {
     pub max_push_bytes: u64,
     /// How long a push waits for the new release to answer.
     pub deploy_timeout: Duration,
+    /// How long an API token from `/api/login` is valid.
+    pub token_ttl: Duration,
+    /// Sign-in limits and the password hashing pool.
+    pub signin: SigninConfig,
 }
 
 impl ApiConfig {

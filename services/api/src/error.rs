@@ -22,6 +22,15 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("Your API token expired on {expired_at}. Run paas login to sign in again.")]
+    TokenExpired { expired_at: String },
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("Too many sign-ins at once. Try again in a moment.")]
+    Busy,
     #[error("Internal server error.")]
     Internal(String),
 }
@@ -38,6 +47,9 @@ impl ApiError {
     fn status_and_id(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::TokenExpired { .. } => (StatusCode::UNAUTHORIZED, "token_expired"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit"),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -62,6 +74,13 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, id) = self.status_and_id();
+        let retry_after = match &self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Busy => Some(1),
+            _ => None,
+        };
         if let Self::Internal(detail) = &self {
             tracing::error!("internal error: {detail}");
         }
@@ -76,6 +95,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"paas\""),
             );
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         response
     }

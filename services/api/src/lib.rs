@@ -1,22 +1,27 @@
-//! The platform's HTTP surface: the JSON API (sessions, users, apps, access), git smart HTTP
+//! The platform's HTTP surface: the JSON API (sessions, authorizations, users, apps, access),
+//! git smart HTTP
 //! for `git push`, and the internal endpoint the `pre-receive` hook calls to build and deploy.
 //! API errors map to HTTP statuses in one place (`error.rs`).
 
 mod auth;
 mod bootstrap;
+mod client_addr;
 mod config;
 mod error;
 mod git;
 mod json;
 mod routes;
+mod signin;
 mod state;
 mod views;
 
 pub use bootstrap::{ensure_admin, AdminBootstrap};
+pub use client_addr::ClientAddr;
 pub use config::ApiConfig;
 pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use signin::SigninConfig;
 pub use state::ApiState;
 
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +35,14 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/login", post(routes::session::login))
         .route("/api/account", get(routes::session::account))
+        .route(
+            "/api/oauth/authorizations",
+            get(routes::authorizations::list),
+        )
+        .route(
+            "/api/oauth/authorizations/{id}",
+            delete(routes::authorizations::revoke),
+        )
         .route(
             "/api/users",
             get(routes::users::list).post(routes::users::create),

@@ -2,6 +2,7 @@
 
 use crate::config::ApiConfig;
 use crate::git::pushes::PushGrants;
+use crate::signin::SigninGuard;
 use paas_builder::Builder;
 use paas_router::RouteTableHandle;
 use paas_runtime::ContainerRuntime;
@@ -18,6 +19,8 @@ pub struct ApiState {
     pub routes: RouteTableHandle,
     pub config: ApiConfig,
     pub pushes: PushGrants,
+    /// Sign-in failure limits and the password hashing pool.
+    pub signin: SigninGuard,
     /// One push at a time per app, from its build until its branch moved (or did not).
     push_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -32,6 +35,7 @@ impl ApiState {
         config: ApiConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
+            signin: SigninGuard::new(&config.signin),
             store,
             runtime,
             builder,

@@ -6,6 +6,14 @@ use axum::http::HeaderMap;
 use paas_domain::api::AppInfo;
 use paas_store::App;
 
+/// Now, in unix milliseconds.
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Unix milliseconds as RFC 3339 (UTC, second precision).
 pub fn rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

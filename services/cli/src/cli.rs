@@ -19,9 +19,15 @@ pub enum Command {
     /// Log in and store the API token in ~/.netrc (used by the CLI and by git)
     #[command(name = "login", alias = "auth:login")]
     Login(LoginArgs),
-    /// Remove the stored API token from ~/.netrc
+    /// Revoke the stored API token on the server and remove it from ~/.netrc
     #[command(name = "logout", alias = "auth:logout")]
     Logout,
+    /// List your API tokens (the current one is marked with *)
+    #[command(name = "authorizations", alias = "authorizations:list")]
+    Authorizations(JsonArgs),
+    /// Revoke one of your API tokens by its ID
+    #[command(name = "authorizations:revoke")]
+    AuthorizationsRevoke(IdArg),
     /// Show the email of the logged-in account
     #[command(name = "auth:whoami", visible_alias = "whoami")]
     Whoami,
@@ -143,6 +149,13 @@ pub struct EmailArg {
 }
 
 #[derive(Debug, Args)]
+pub struct IdArg {
+    /// ID of the authorization (see `paas authorizations`)
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
 pub struct AccessArgs {
     #[command(flatten)]
     pub target: AppArgs,
@@ -178,6 +191,10 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["paas", "destroy", "-a", "x", "--confirm", "x"]).unwrap();
         assert!(matches!(cli.command, Some(Command::AppsDestroy(_))));
+        let cli = Cli::try_parse_from(["paas", "authorizations:revoke", "abc"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::AuthorizationsRevoke(a)) if a.id == "abc"));
+        let cli = Cli::try_parse_from(["paas", "authorizations", "--json"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Authorizations(a)) if a.json));
         let cli = Cli::try_parse_from(["paas", "access:add", "a@b.c", "--app", "x"]).unwrap();
         assert!(
             matches!(cli.command, Some(Command::AccessAdd(a)) if a.target.app.as_deref() == Some("x"))

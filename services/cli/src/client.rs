@@ -10,6 +10,22 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
 
+/// An error status from the API, with the server's message (or a description of the status).
+/// Commands that treat some statuses specially find it with `anyhow::Error::downcast_ref`.
+#[derive(Debug)]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
 pub struct Client {
     base: Url,
     token: Option<String>,
@@ -93,10 +109,14 @@ impl Client {
                 display_url(&self.base)
             )
         });
-        if status == StatusCode::UNAUTHORIZED && self.token.is_some() {
+        // An expired token's message says what to do already.
+        if status == StatusCode::UNAUTHORIZED
+            && self.token.is_some()
+            && !message.contains("paas login")
+        {
             message = with_sentence(&message, "Run paas login to log in again.");
         }
-        Err(anyhow!(message))
+        Err(HttpError { status, message }.into())
     }
 
     fn decode<T: DeserializeOwned>(&self, response: Response) -> Result<T> {

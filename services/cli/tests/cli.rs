@@ -124,6 +124,13 @@ fn respond(request: &Request, base: &str) -> (u16, String) {
             error(401, "unauthorized", "Invalid credentials provided.")
         };
     }
+    if request.authorization.as_deref() == Some("Bearer expired") {
+        return error(
+            401,
+            "token_expired",
+            "Your API token expired on 2026-01-01T00:00:00Z. Run paas login to sign in again.",
+        );
+    }
     if request.authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
         return error(401, "unauthorized", "Invalid credentials provided.");
     }
@@ -144,6 +151,7 @@ fn respond(request: &Request, base: &str) -> (u16, String) {
         }
         ("GET", "/api/apps/hello") => (200, app_json(base, "hello", "me@example.com").to_string()),
         ("DELETE", "/api/apps/hello") => (204, String::new()),
+        ("DELETE", "/api/oauth/authorizations/~") => (204, String::new()),
         _ => error(404, "not_found", "Couldn't find that app."),
     }
 }
@@ -284,6 +292,30 @@ fn login_stores_token_in_netrc_and_logout_removes_it() {
     let (code, _, stderr) = run(sandbox.paas(&["logout"]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(sandbox.netrc(), existing);
+    // The token was revoked on the server with itself.
+    let sent = api.requests.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("DELETE", "/api/oauth/authorizations/~")
+    );
+    assert_eq!(sent.authorization.as_deref(), Some("Bearer tok123"));
+    let login: serde_json::Value = serde_json::from_str(
+        &api.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.path == "/api/login")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert!(
+        login["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("paas login from "),
+        "{login}"
+    );
 
     let (code, _, stderr) = run(sandbox.paas(&["whoami"]));
     assert_eq!(code, 1);
@@ -445,4 +477,46 @@ fn missing_app_is_reported() {
     assert!(sandbox.git(&["init", "-q"]).status.success());
     let (code, _, stderr) = run(sandbox.paas_as(&api, &["apps:info"]));
     assert_eq!((code, stderr.as_str()), (1, NO_APP));
+}
+
+#[test]
+fn an_expired_token_is_one_line_saying_so() {
+    let api = FakeApi::start();
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.paas(&["apps"]);
+    command
+        .env("PAAS_URL", &api.url)
+        .env("PAAS_API_KEY", "expired");
+    let (code, stdout, stderr) = run(command);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(
+        stderr,
+        " !    Your API token expired on 2026-01-01T00:00:00Z. Run paas login to sign in again.\n"
+    );
+}
+
+#[test]
+fn logout_removes_the_token_even_when_the_server_is_gone() {
+    let sandbox = Sandbox::new();
+    let netrc_path = sandbox.home.path().join(".netrc");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &netrc_path,
+        "machine 127.0.0.1 login me@example.com password tok123\n",
+    )
+    .unwrap();
+    let mut command = sandbox.paas(&["logout"]);
+    command.env("PAAS_URL", format!("http://127.0.0.1:{port}"));
+    let (code, _, stderr) = run(command);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with(" !    Removed the token from ~/.netrc, but could not revoke it"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(sandbox.netrc(), "");
 }

@@ -1,5 +1,5 @@
 //! JSON shapes exchanged by the HTTP API and the CLI. They follow Heroku's Platform API
-//! resource names where they fit (apps, collaborators, account).
+//! resource names where they fit (apps, collaborators, account, oauth authorizations).
 
 use serde::{Deserialize, Serialize};
 
@@ -14,12 +14,28 @@ pub struct ErrorBody {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// What the token is for, e.g. `paas login from laptop` (shown by `paas authorizations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginResponse {
     pub email: String,
     pub token: String,
+}
+
+/// An API token of the account (Heroku's OAuth authorization), without the token itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Authorization {
+    pub id: String,
+    pub description: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// Roughly (recorded at most once a minute); absent when never used.
+    pub last_used_at: Option<String>,
+    /// Whether this is the token the request was made with.
+    pub current: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -60,6 +60,14 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Open HTTP connections allowed in total.
     pub max_connections: usize,
+    /// How long an API token from `paas login` is valid (default one year).
+    #[serde(alias = "token_ttl")]
+    pub token_ttl_secs: u64,
+    /// Failed sign-ins allowed per account, and per client address, within the window.
+    pub login_max_failures: u32,
+    /// The window of `login_max_failures`, from the first failure.
+    #[serde(alias = "login_window")]
+    pub login_window_secs: u64,
 }
 
 impl Default for Config {
@@ -90,6 +98,9 @@ impl Default for Config {
             idle_timeout_secs: 60,
             max_connections_per_ip: 256,
             max_connections: 8192,
+            token_ttl_secs: 365 * 24 * 60 * 60,
+            login_max_failures: 5,
+            login_window_secs: 300,
         }
     }
 }
@@ -195,6 +206,21 @@ impl Config {
         if let Some(v) = env("PAAS_MAX_CONNECTIONS") {
             self.max_connections = number(&v, "PAAS_MAX_CONNECTIONS", "connections")?;
         }
+        if let Some(v) = env("PAAS_TOKEN_TTL") {
+            self.token_ttl_secs = v
+                .parse()
+                .with_context(|| format!("PAAS_TOKEN_TTL {v:?} is not a number of seconds"))?;
+        }
+        if let Some(v) = env("PAAS_LOGIN_MAX_FAILURES") {
+            self.login_max_failures = v.parse().with_context(|| {
+                format!("PAAS_LOGIN_MAX_FAILURES {v:?} is not a number of attempts")
+            })?;
+        }
+        if let Some(v) = env("PAAS_LOGIN_WINDOW") {
+            self.login_window_secs = v
+                .parse()
+                .with_context(|| format!("PAAS_LOGIN_WINDOW {v:?} is not a number of seconds"))?;
+        }
         Ok(())
     }
 
@@ -217,6 +243,16 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("paas.db").display()))
+    }
+
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
 
     pub fn ca_bundle(&self) -> Option<String> {
@@ -265,6 +301,53 @@ mod tests {
     #[test]
     fn default_database_is_sqlite_in_data_dir() {
         assert_eq!(Config::default().database_url(), "sqlite://.paas/paas.db");
+        assert_eq!(
+            Config::default().sqlite_path(),
+            Some(PathBuf::from(".paas/paas.db"))
+        );
+        let with = |url: &str| Config {
+            database_url: Some(url.to_string()),
+            ..Config::default()
+        };
+        assert_eq!(
+            with("sqlite:///var/db/p.db?mode=rwc").sqlite_path(),
+            Some(PathBuf::from("/var/db/p.db"))
+        );
+        assert_eq!(with("postgres://u@h/db").sqlite_path(), None);
+    }
+
+    #[test]
+    fn token_and_login_limits() {
+        let config = Config::default();
+        assert_eq!(config.token_ttl_secs, 31_536_000);
+        assert_eq!(config.login_max_failures, 5);
+        let vars: HashMap<&str, &str> = HashMap::from([
+            ("PAAS_TOKEN_TTL", "2"),
+            ("PAAS_LOGIN_MAX_FAILURES", "9"),
+            ("PAAS_LOGIN_WINDOW", "30"),
+        ]);
+        let mut config = Config::default();
+        config
+            .apply_env(|k| vars.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(
+            (
+                config.token_ttl_secs,
+                config.login_max_failures,
+                config.login_window_secs
+            ),
+            (2, 9, 30)
+        );
+        let file: Config = toml::from_str(
+            "token_ttl_secs = 86400
+",
+        )
+        .unwrap();
+        assert_eq!(file.token_ttl_secs, 86_400);
+        let err = Config::default()
+            .apply_env(|k| (k == "PAAS_TOKEN_TTL").then(|| "1y".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PAAS_TOKEN_TTL"));
     }
 
     #[test]
@@ -350,6 +433,9 @@ mod tests {
             ("build_cpus", "1.5"),
             ("max_push", "64"),
             ("process_cpus", "0.5"),
+            ("token_ttl", "3600"),
+            ("login_max_failures", "3"),
+            ("login_window", "60"),
         ]);
         let keys = documented_keys();
         assert!(keys.len() >= 14, "README's table not found: {keys:?}");
@@ -390,6 +476,14 @@ mod tests {
             (120, 1024, 64)
         );
         assert_eq!((config.build_cpus, config.process_cpus), (1.5, 0.5));
+        assert_eq!(
+            (
+                config.token_ttl_secs,
+                config.login_max_failures,
+                config.login_window_secs
+            ),
+            (3600, 3, 60)
+        );
     }
 
     #[test]

@@ -39,7 +39,8 @@ impl Dispatch {
                 return ApiError::BadRequest(e.to_string()).into_response();
             }
         };
-        let req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
+        let mut req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
+        req.extensions_mut().insert(paas_api::ClientAddr(peer));
         match classify_host(&host, &self.domain) {
             HostTarget::App(app) => {
                 self.proxy

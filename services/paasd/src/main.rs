@@ -7,6 +7,7 @@ mod dispatch;
 mod front_door;
 mod hook;
 mod interrupted;
+mod private_files;
 mod serve;
 mod stacks;
 

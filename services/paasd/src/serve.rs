@@ -1,12 +1,14 @@
-//! `paasd serve`: opens the store, creates the admin on first start, makes sure the stacks
-//! exist, starts the scheduler loop, and serves the HTTP port.
+//! `paasd serve`: makes the data directory and database private, opens the store, prunes
+//! expired tokens, creates the admin on first start, makes sure the stacks exist, starts the
+//! scheduler loop, and serves the HTTP port.
 
 use crate::config::Config;
 use crate::dispatch::{self, Dispatch};
 use crate::front_door;
+use crate::private_files;
 use crate::stacks;
 use anyhow::Context;
-use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState};
+use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState, SigninConfig};
 use paas_builder::{Builder, BuilderConfig};
 use paas_router::{Proxy, ProxyConfig, RouteTableHandle};
 use paas_runtime::{ContainerRuntime, DockerRuntime};
@@ -27,7 +29,12 @@ pub async fn run() -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    private_files::restrict_dir(&config.data_dir)?;
     let data_dir = config.data_dir.canonicalize()?;
+    let sqlite_path = config.sqlite_path();
+    if let Some(path) = &sqlite_path {
+        private_files::create_private(path)?;
+    }
     let repos_dir = data_dir.join("repos");
     let builds_dir = data_dir.join("builds");
     std::fs::create_dir_all(&repos_dir)?;
@@ -38,6 +45,9 @@ pub async fn run() -> anyhow::Result<()> {
             .await
             .context("cannot open the database")?,
     );
+    if let Some(path) = &sqlite_path {
+        private_files::restrict_database(path)?;
+    }
     match ensure_admin(
         store.as_ref(),
         &config.admin_email,
@@ -53,6 +63,14 @@ pub async fn run() -> anyhow::Result<()> {
             eprintln!("       password: {password}");
             eprintln!("       (shown once; sign in with `paas login`)");
         }
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let pruned = store.delete_expired_tokens(now_ms).await?;
+    if pruned > 0 {
+        tracing::info!("deleted {pruned} expired API token(s)");
     }
     let instance_id = match store.setting("instance_id").await? {
         Some(id) => id,
@@ -122,6 +140,12 @@ pub async fn run() -> anyhow::Result<()> {
             image_prefix: format!("paas-{instance_id}"),
             max_push_bytes: config.max_push * 1024 * 1024,
             deploy_timeout: Duration::from_secs(config.health_timeout_secs + 30),
+            token_ttl: Duration::from_secs(config.token_ttl_secs),
+            signin: SigninConfig {
+                max_failures: config.login_max_failures,
+                window: Duration::from_secs(config.login_window_secs),
+                ..SigninConfig::default()
+            },
         },
     );
 

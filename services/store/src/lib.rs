@@ -8,7 +8,8 @@ mod sql_store;
 
 pub use error::StoreError;
 pub use models::{
-    App, Build, BuildStatus, NewRelease, PendingPush, PushRelease, Release, ReleaseStatus, User,
+    ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
+    ReleaseStatus, User,
 };
 pub use sql_store::SqlStore;
 
@@ -26,7 +27,7 @@ pub trait Store: Send + Sync + 'static {
     /// Insert or replace.
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 
-    // --- users and tokens
+    // --- users
     async fn count_users(&self) -> Result<i64>;
     /// `StoreError::Conflict` when the e-mail is taken.
     async fn create_user(&self, email: &Email, password_hash: &str, admin: bool) -> Result<User>;
@@ -37,11 +38,24 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user with their tokens and collaborations. `StoreError::Conflict` when the
     /// user still owns apps. `StoreError::NotFound` when there is no such user.
     async fn delete_user(&self, id: Uuid) -> Result<()>;
-    /// Stores the hash of a new API token (the token itself is never stored).
+
+    // --- API tokens
+    /// Stores a new API token by its hash (the token itself is never stored), with a new id.
     /// `StoreError::Conflict` when the hash is stored already, `StoreError::NotFound` when there
     /// is no such user.
-    async fn insert_token(&self, user_id: Uuid, token_hash: &str) -> Result<()>;
-    async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>>;
+    async fn create_token(&self, new: NewToken) -> Result<ApiToken>;
+    /// The token with this hash and its user, expired or not (the caller decides what an
+    /// expired token gets).
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<(ApiToken, User)>>;
+    /// The user's tokens, newest first, expired ones included.
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>>;
+    /// Deletes the token if it is the user's; returns whether one was deleted (another user's
+    /// token is left alone and reported like a missing one).
+    async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool>;
+    /// Records a use of the token at `at` (unix ms). Callers keep this rare (once a minute).
+    async fn touch_token(&self, token_id: Uuid, at: i64) -> Result<()>;
+    /// Deletes every token that expired before `now` (unix ms); returns how many.
+    async fn delete_expired_tokens(&self, now: i64) -> Result<u64>;
 
     // --- apps and access
     /// `StoreError::Conflict` when the name is taken. The owner is not a collaborator row.

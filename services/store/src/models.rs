@@ -12,6 +12,36 @@ pub struct User {
     pub created_at: i64,
 }
 
+/// An API token as stored: everything but the token (only its hash is kept, and not returned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// Which client asked for it, e.g. `paas login from laptop`.
+    pub description: String,
+    pub created_at: i64,
+    /// The token is refused from this time on.
+    pub expires_at: i64,
+    /// Updated at most about once a minute (see `Store::touch_token`).
+    pub last_used_at: Option<i64>,
+}
+
+impl ApiToken {
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        now_ms >= self.expires_at
+    }
+}
+
+/// What `Store::create_token` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub user_id: Uuid,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    pub description: String,
+    pub expires_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     pub id: Uuid,

@@ -10,10 +10,11 @@ mod connect;
 mod numbering;
 mod pushes;
 mod releases;
+mod tokens;
 
 use crate::{
-    App, Build, BuildStatus, NewRelease, PendingPush, PushRelease, Release, ReleaseStatus, Result,
-    Store, User,
+    ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
+    ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
 use paas_domain::{AppName, Email, Formation};
@@ -85,12 +86,28 @@ impl Store for SqlStore {
         accounts::delete_user(self, id).await
     }
 
-    async fn insert_token(&self, user_id: Uuid, token_hash: &str) -> Result<()> {
-        accounts::insert_token(self, user_id, token_hash).await
+    async fn create_token(&self, new: NewToken) -> Result<ApiToken> {
+        tokens::create_token(self, new).await
     }
 
-    async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        accounts::user_by_token_hash(self, token_hash).await
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<(ApiToken, User)>> {
+        tokens::token_by_hash(self, token_hash).await
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>> {
+        tokens::list_tokens(self, user_id).await
+    }
+
+    async fn delete_token(&self, user_id: Uuid, token_id: Uuid) -> Result<bool> {
+        tokens::delete_token(self, user_id, token_id).await
+    }
+
+    async fn touch_token(&self, token_id: Uuid, at: i64) -> Result<()> {
+        tokens::touch_token(self, token_id, at).await
+    }
+
+    async fn delete_expired_tokens(&self, now: i64) -> Result<u64> {
+        tokens::delete_expired_tokens(self, now).await
     }
 
     async fn create_app(&self, name: &AppName, owner_id: Uuid) -> Result<App> {

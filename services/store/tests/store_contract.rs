@@ -6,7 +6,8 @@ mod support;
 
 use paas_domain::Formation;
 use paas_store::{
-    BuildStatus, NewRelease, PushRelease, ReleaseStatus, SqlStore, Store, StoreError,
+    ApiToken, BuildStatus, NewRelease, NewToken, PushRelease, ReleaseStatus, SqlStore, Store,
+    StoreError, User,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -46,6 +47,10 @@ store_tests!(
     users_create_lookup_and_order,
     duplicate_email_is_conflict,
     tokens_find_their_user,
+    tokens_list_newest_first_per_user,
+    tokens_revoke_only_their_own,
+    tokens_expire_and_are_pruned,
+    tokens_record_their_last_use,
     apps_create_lookup_and_order,
     duplicate_app_name_is_conflict,
     collaborators,
@@ -175,28 +180,153 @@ async fn duplicate_email_is_conflict(db: &TestDb) {
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// A token for `user` by its hash, valid for a day.
+async fn token(store: &dyn Store, user: &User, hash: &str) -> ApiToken {
+    store
+        .create_token(NewToken {
+            user_id: user.id,
+            token_hash: hash.to_string(),
+            description: format!("token {hash}"),
+            expires_at: now_ms() + DAY_MS,
+        })
+        .await
+        .expect("create token")
+}
+
+async fn user_of(store: &dyn Store, hash: &str) -> Option<User> {
+    store
+        .token_by_hash(hash)
+        .await
+        .unwrap()
+        .map(|(_, user)| user)
+}
+
 async fn tokens_find_their_user(db: &TestDb) {
     let store = db.dyn_store();
     let ann = user(&*store, "ann@example.com").await;
     let bob = user(&*store, "bob@example.com").await;
 
-    store.insert_token(ann.id, "hash-1").await.unwrap();
-    store.insert_token(ann.id, "hash-2").await.unwrap();
-    store.insert_token(bob.id, "hash-3").await.unwrap();
+    let before = now_ms();
+    let first = token(&*store, &ann, "hash-1").await;
+    token(&*store, &ann, "hash-2").await;
+    token(&*store, &bob, "hash-3").await;
 
-    assert_eq!(
-        store.user_by_token_hash("hash-1").await.unwrap(),
-        Some(ann.clone())
-    );
-    assert_eq!(store.user_by_token_hash("hash-2").await.unwrap(), Some(ann));
-    assert_eq!(
-        store.user_by_token_hash("hash-3").await.unwrap(),
-        Some(bob.clone())
-    );
-    assert_eq!(store.user_by_token_hash("unknown").await.unwrap(), None);
+    assert_eq!(first.user_id, ann.id);
+    assert_eq!(first.description, "token hash-1");
+    assert!(first.created_at >= before && first.created_at <= now_ms());
+    assert_eq!(first.last_used_at, None);
+    let (found, owner) = store.token_by_hash("hash-1").await.unwrap().unwrap();
+    assert_eq!(found, first);
+    assert_eq!(owner, ann);
+    assert_eq!(user_of(&*store, "hash-2").await, Some(ann));
+    assert_eq!(user_of(&*store, "hash-3").await, Some(bob.clone()));
+    assert_eq!(user_of(&*store, "unknown").await, None);
 
-    assert_conflict(store.insert_token(bob.id, "hash-1").await);
-    assert_not_found(store.insert_token(Uuid::new_v4(), "hash-4").await);
+    let again = NewToken {
+        user_id: bob.id,
+        token_hash: "hash-1".to_string(),
+        description: String::new(),
+        expires_at: now_ms() + DAY_MS,
+    };
+    assert_conflict(store.create_token(again.clone()).await);
+    assert_not_found(
+        store
+            .create_token(NewToken {
+                user_id: Uuid::new_v4(),
+                token_hash: "hash-4".to_string(),
+                ..again
+            })
+            .await,
+    );
+}
+
+async fn tokens_list_newest_first_per_user(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let bob = user(&*store, "bob@example.com").await;
+    assert!(store.list_tokens(ann.id).await.unwrap().is_empty());
+
+    let old = token(&*store, &ann, "ann-old").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let new = token(&*store, &ann, "ann-new").await;
+    let bobs = token(&*store, &bob, "bob-1").await;
+
+    assert_eq!(store.list_tokens(ann.id).await.unwrap(), vec![new, old]);
+    assert_eq!(store.list_tokens(bob.id).await.unwrap(), vec![bobs]);
+    assert!(store.list_tokens(Uuid::new_v4()).await.unwrap().is_empty());
+}
+
+async fn tokens_revoke_only_their_own(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let bob = user(&*store, "bob@example.com").await;
+    let anns = token(&*store, &ann, "ann-1").await;
+    let bobs = token(&*store, &bob, "bob-1").await;
+
+    // Bob cannot revoke Ann's token: nothing happens, reported like a missing token.
+    assert!(!store.delete_token(bob.id, anns.id).await.unwrap());
+    assert_eq!(user_of(&*store, "ann-1").await, Some(ann.clone()));
+
+    assert!(store.delete_token(ann.id, anns.id).await.unwrap());
+    assert_eq!(user_of(&*store, "ann-1").await, None);
+    assert!(store.list_tokens(ann.id).await.unwrap().is_empty());
+    assert!(!store.delete_token(ann.id, anns.id).await.unwrap());
+    assert!(!store.delete_token(ann.id, Uuid::new_v4()).await.unwrap());
+    // Bob's token is untouched.
+    assert_eq!(store.list_tokens(bob.id).await.unwrap(), vec![bobs]);
+}
+
+async fn tokens_expire_and_are_pruned(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let now = now_ms();
+    let expired = store
+        .create_token(NewToken {
+            user_id: ann.id,
+            token_hash: "expired".to_string(),
+            description: "old".to_string(),
+            expires_at: now - 1_000,
+        })
+        .await
+        .unwrap();
+    let valid = token(&*store, &ann, "valid").await;
+
+    // An expired token is still found, so that the API can say it expired.
+    let (found, _) = store.token_by_hash("expired").await.unwrap().unwrap();
+    assert_eq!(found.expires_at, now - 1_000);
+    assert!(found.is_expired(now));
+    assert!(!valid.is_expired(now));
+    assert!(valid.is_expired(valid.expires_at));
+
+    assert_eq!(store.delete_expired_tokens(now).await.unwrap(), 1);
+    assert_eq!(store.token_by_hash("expired").await.unwrap(), None);
+    assert_eq!(store.list_tokens(ann.id).await.unwrap(), vec![valid]);
+    assert_eq!(store.delete_expired_tokens(now).await.unwrap(), 0);
+    assert!(!store.delete_token(ann.id, expired.id).await.unwrap());
+}
+
+async fn tokens_record_their_last_use(db: &TestDb) {
+    let store = db.dyn_store();
+    let ann = user(&*store, "ann@example.com").await;
+    let used = token(&*store, &ann, "used").await;
+    let other = token(&*store, &ann, "other").await;
+
+    store.touch_token(used.id, 1_234).await.unwrap();
+    let (found, _) = store.token_by_hash("used").await.unwrap().unwrap();
+    assert_eq!(found.last_used_at, Some(1_234));
+    assert_eq!(
+        found,
+        ApiToken {
+            last_used_at: Some(1_234),
+            ..used
+        }
+    );
+    let (untouched, _) = store.token_by_hash("other").await.unwrap().unwrap();
+    assert_eq!(untouched, other);
+    // Touching a token that is gone is not an error.
+    store.touch_token(Uuid::new_v4(), 1).await.unwrap();
 }
 
 async fn apps_create_lookup_and_order(db: &TestDb) {
@@ -284,15 +414,12 @@ async fn delete_user_refuses_an_owner(db: &TestDb) {
     let store = db.dyn_store();
     let ann = user(&*store, "ann@example.com").await;
     let web = app(&*store, "web", &ann).await;
-    store.insert_token(ann.id, "ann-token").await.unwrap();
+    token(&*store, &ann, "ann-token").await;
 
     assert_conflict(store.delete_user(ann.id).await);
     // Nothing was touched.
     assert_eq!(store.user_by_id(ann.id).await.unwrap(), Some(ann.clone()));
-    assert_eq!(
-        store.user_by_token_hash("ann-token").await.unwrap(),
-        Some(ann.clone())
-    );
+    assert_eq!(user_of(&*store, "ann-token").await, Some(ann.clone()));
 
     // Once the app is gone the user can go.
     store.delete_app(web.id).await.unwrap();
@@ -308,7 +435,7 @@ async fn delete_user_removes_tokens_and_collaborations(db: &TestDb) {
     let helper = user(&*store, "helper@example.com").await;
     let web = app(&*store, "web", &owner).await;
     store.add_collaborator(web.id, helper.id).await.unwrap();
-    store.insert_token(helper.id, "helper-token").await.unwrap();
+    token(&*store, &helper, "helper-token").await;
     let build = store
         .create_build(web.id, helper.id, "abc123")
         .await
@@ -324,10 +451,7 @@ async fn delete_user_removes_tokens_and_collaborations(db: &TestDb) {
     store.delete_user(helper.id).await.unwrap();
 
     assert_eq!(store.user_by_id(helper.id).await.unwrap(), None);
-    assert_eq!(
-        store.user_by_token_hash("helper-token").await.unwrap(),
-        None
-    );
+    assert_eq!(user_of(&*store, "helper-token").await, None);
     assert!(store.list_collaborators(web.id).await.unwrap().is_empty());
     assert_eq!(store.count_users().await.unwrap(), 1);
     // The app's history stays: the build keeps the pusher's id, the release forgets its user.
@@ -950,4 +1074,50 @@ async fn push_release_is_one_outcome(db: &TestDb) {
         .unwrap();
     store.delete_app(web.id).await.unwrap();
     assert!(store.pending_pushes().await.unwrap().is_empty());
+}
+
+/// Tokens made before the tokens migration get a UUID id and one year of life from their
+/// creation (they used to live forever).
+#[tokio::test]
+async fn tokens_from_before_the_migration_get_an_id_and_an_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+    let all = sqlx::migrate!("../../migrations");
+    let initial = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all.migrations[..1].to_vec()),
+        ..sqlx::migrate!("../../migrations")
+    };
+    initial.run(&raw).await.unwrap();
+    let user_id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, admin, created_at) \
+         VALUES ($1, 'old@example.com', 'x', 0, 1000)",
+    )
+    .bind(user_id.to_string())
+    .execute(&raw)
+    .await
+    .unwrap();
+    let hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, 5000)")
+        .bind(hash)
+        .bind(user_id.to_string())
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let store = SqlStore::connect(&url).await.unwrap();
+    let (token, user) = store.token_by_hash(hash).await.unwrap().unwrap();
+    assert_eq!(user.id, user_id);
+    assert_eq!(token.expires_at, 5000 + 365 * DAY_MS);
+    assert_eq!(token.description, "created at sign-in");
+    assert_eq!(
+        store.list_tokens(user_id).await.unwrap(),
+        vec![token.clone()]
+    );
+    assert!(store.delete_token(user_id, token.id).await.unwrap());
+    store.close().await;
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apps;
+pub mod authorizations;
 pub mod health;
 pub mod session;
 pub mod users;

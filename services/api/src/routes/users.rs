@@ -1,6 +1,6 @@
 //! Users, managed by admins: list, add (with a given or generated password), remove.
 
-use crate::auth::{generate_password, hash_password_async, AuthUser};
+use crate::auth::{generate_password, hash_password_pooled, AuthUser};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::ApiState;
@@ -60,7 +60,7 @@ pub async fn create(
             (p.clone(), Some(p))
         }
     };
-    let hash = hash_password_async(password).await?;
+    let hash = hash_password_pooled(&state, password).await?;
     match state.store.create_user(&email, &hash, false).await {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {

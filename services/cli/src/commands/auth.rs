@@ -1,9 +1,10 @@
 //! `login`, `logout` and `auth:whoami`: the token goes to `~/.netrc` under the platform's
-//! host name (so `git push` uses it too) and the URL to the config file.
+//! host name (so `git push` uses it too) and the URL to the config file; `logout` revokes it on
+//! the server before removing it.
 
 use super::{client, email, read_stdin_line};
 use crate::cli::LoginArgs;
-use crate::client::Client;
+use crate::client::{Client, HttpError};
 use crate::{config, netrc, output, progress, session};
 use anyhow::{anyhow, bail, Result};
 use paas_domain::api::{Account, LoginRequest, LoginResponse};
@@ -56,8 +57,14 @@ pub fn login(args: LoginArgs) -> Result<()> {
     }
 
     let progress = progress::start("Logging in");
-    let response: LoginResponse = Client::new(url.clone(), None)?
-        .post(&["api", "login"], &LoginRequest { email, password })?;
+    let response: LoginResponse = Client::new(url.clone(), None)?.post(
+        &["api", "login"],
+        &LoginRequest {
+            email,
+            password,
+            description: Some(format!("paas login from {}", hostname())),
+        },
+    )?;
     let netrc_path = netrc::default_path()?;
     let mut netrc = netrc::load(&netrc_path)?;
     netrc.upsert(&host, &response.email, &response.token);
@@ -75,17 +82,56 @@ pub fn login(args: LoginArgs) -> Result<()> {
     output::line(format!("Logged in as {}", response.email))
 }
 
+/// Revokes the token stored for the platform's host (not `PAAS_API_KEY`: logout is about the
+/// stored login), then removes it from `~/.netrc` even when the server cannot be reached.
 pub fn logout() -> Result<()> {
     let url = session::parse_url(&session::configured_url()?)?;
     let host = session::netrc_host(&url)?;
     let progress = progress::start("Logging out");
     let path = netrc::default_path()?;
     let mut netrc = netrc::load(&path)?;
+    let token = netrc
+        .get(&host)
+        .and_then(|c| c.password)
+        .filter(|t| !t.is_empty());
+    let revoked = match token {
+        Some(token) => revoke_current(&url, token),
+        None => Ok(()),
+    };
     if netrc.remove(&host) {
         netrc::save(&path, &netrc)?;
     }
+    revoked.map_err(|e| {
+        anyhow!("Removed the token from ~/.netrc, but could not revoke it on the server: {e:#}")
+    })?;
     progress.done();
     Ok(())
+}
+
+/// Revokes `token` with itself; a token the server refuses already is as good as revoked.
+fn revoke_current(url: &reqwest::Url, token: String) -> Result<()> {
+    let client = Client::new(url.clone(), Some(token))?;
+    match client.delete(&["api", "oauth", "authorizations", "~"]) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if e.downcast_ref::<HttpError>()
+                .is_some_and(|h| h.status == reqwest::StatusCode::UNAUTHORIZED) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// This machine's name, for the token's description.
+fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "an unknown host".to_string())
 }
 
 pub fn whoami() -> Result<()> {

@@ -4,6 +4,7 @@
 mod access;
 mod apps;
 mod auth;
+mod authorizations;
 mod users;
 
 use crate::cli::{AppArgs, Command};
@@ -17,6 +18,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Login(args) => auth::login(args),
         Command::Logout => auth::logout(),
         Command::Whoami => auth::whoami(),
+        Command::Authorizations(args) => authorizations::list(args),
+        Command::AuthorizationsRevoke(args) => authorizations::revoke(args),
         Command::Apps(args) => apps::list(args),
         Command::AppsCreate(args) => apps::create(args),
         Command::AppsInfo(args) => apps::info(args),

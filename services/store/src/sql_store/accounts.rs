@@ -1,5 +1,5 @@
-//! Settings, users and API tokens. Password and token hashes are stored but never logged or put
-//! into error messages.
+//! Settings and users. Password hashes are stored but never logged or put into error messages
+//! (API tokens live in `tokens`).
 
 use super::codec::{
     all, bool_to_db, column, is_foreign_key_violation, now_ms, user_from_row, write_error,
@@ -131,33 +131,4 @@ pub(super) async fn delete_user(db: &SqlStore, id: Uuid) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
-}
-
-pub(super) async fn insert_token(db: &SqlStore, user_id: Uuid, token_hash: &str) -> Result<()> {
-    sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(user_id.to_string())
-        .bind(now_ms())
-        .execute(&db.pool)
-        .await
-        .map_err(|e| {
-            write_error(
-                e,
-                "this API token exists already",
-                &format!("user {user_id}"),
-            )
-        })?;
-    Ok(())
-}
-
-pub(super) async fn user_by_token_hash(db: &SqlStore, token_hash: &str) -> Result<Option<User>> {
-    let row = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM users \
-         JOIN api_tokens ON api_tokens.user_id = users.id \
-         WHERE api_tokens.token_hash = $1"
-    ))
-    .bind(token_hash)
-    .fetch_optional(&db.pool)
-    .await?;
-    row.as_ref().map(user_from_row).transpose()
 }

@@ -2,7 +2,7 @@
 //! booleans and millisecond times, TEXT JSON maps, TEXT statuses), turning rows into models, and
 //! classifying database errors. Anything unexpected read from the database is `Corrupt`.
 
-use crate::{App, Build, BuildStatus, Release, ReleaseStatus, Result, StoreError, User};
+use crate::{ApiToken, App, Build, BuildStatus, Release, ReleaseStatus, Result, StoreError, User};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Decode, Row, Type};
 use std::collections::BTreeMap;
@@ -14,6 +14,11 @@ use uuid::Uuid;
 /// Qualified for use in joins, and aliased because SQLite only promises column names for `AS`.
 pub(super) const USER_COLUMNS: &str = "users.id AS id, users.email AS email, \
      users.password_hash AS password_hash, users.admin AS admin, users.created_at AS created_at";
+/// Aliased with a `token_` prefix so that they can be selected beside `USER_COLUMNS`.
+pub(super) const TOKEN_COLUMNS: &str = "api_tokens.id AS token_id, \
+     api_tokens.user_id AS token_user_id, api_tokens.description AS token_description, \
+     api_tokens.created_at AS token_created_at, api_tokens.expires_at AS token_expires_at, \
+     api_tokens.last_used_at AS token_last_used_at";
 pub(super) const APP_COLUMNS: &str = "id, name, owner_id, current_release_id, created_at";
 pub(super) const BUILD_COLUMNS: &str =
     "id, app_id, user_id, git_commit, status, release_id, created_at, finished_at";
@@ -144,6 +149,21 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<User> {
         password_hash: column(row, "password_hash")?,
         admin: bool_column(row, "admin")?,
         created_at: column(row, "created_at")?,
+    })
+}
+
+pub(super) fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
+    let id: Option<String> = column(row, "token_id")?;
+    let id = id.ok_or_else(|| StoreError::Corrupt("column token_id: NULL".to_string()))?;
+    let expires_at: Option<i64> = column(row, "token_expires_at")?;
+    Ok(ApiToken {
+        id: parse_uuid(&id, "token_id")?,
+        user_id: uuid_column(row, "token_user_id")?,
+        description: column(row, "token_description")?,
+        created_at: column(row, "token_created_at")?,
+        expires_at: expires_at
+            .ok_or_else(|| StoreError::Corrupt("column token_expires_at: NULL".to_string()))?,
+        last_used_at: column(row, "token_last_used_at")?,
     })
 }
 
