@@ -57,6 +57,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(routes::apps::info).delete(routes::apps::destroy),
         )
         .route(
+            "/api/apps/{app}/sizes",
+            get(routes::sizes::list).patch(routes::sizes::update),
+        )
+        .route(
             "/api/apps/{app}/collaborators",
             get(routes::access::list).post(routes::access::add),
         )

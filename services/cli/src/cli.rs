@@ -52,6 +52,9 @@ pub enum Command {
     /// Delete a user (admin only)
     #[command(name = "users:remove")]
     UsersRemove(EmailArg),
+    /// Show or change the memory (MiB) and CPU limits of process types: web=1024 or web=1024:0.5
+    #[command(name = "ps:resize")]
+    PsResize(ResizeArgs),
     /// List who has access to an app
     #[command(name = "access")]
     Access(AccessArgs),
@@ -92,6 +95,18 @@ pub struct AppArgs {
     /// Git remote whose URL names the app [default: paas]
     #[arg(short, long, value_name = "REMOTE")]
     pub remote: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResizeArgs {
+    /// TYPE=MEMORY[:CPUS], e.g. web=1024 (MiB) or worker=512:0.5; none shows the sizes
+    #[arg(value_name = "TYPE=SIZE")]
+    pub changes: Vec<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

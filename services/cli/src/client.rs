@@ -59,6 +59,11 @@ impl Client {
         self.decode(response)
     }
 
+    pub fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &[&str], body: &B) -> Result<T> {
+        let response = self.send(self.request(Method::PATCH, path)?.json(body))?;
+        self.decode(response)
+    }
+
     /// A POST whose response body (if any) is not needed.
     pub fn post_ignoring_body<B: Serialize>(&self, path: &[&str], body: &B) -> Result<()> {
         self.send(self.request(Method::POST, path)?.json(body))

@@ -95,3 +95,13 @@ pub struct Collaborator {
 pub struct AddCollaborator {
     pub email: String,
 }
+
+/// One process type's size, as `GET/PATCH /api/apps/{app}/sizes` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSizeInfo {
+    #[serde(rename = "type")]
+    pub process_type: String,
+    pub memory_mb: u32,
+    /// Thousandths of a CPU.
+    pub cpu_millis: u32,
+}

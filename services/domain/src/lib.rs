@@ -5,11 +5,13 @@ pub mod api;
 pub mod app_name;
 pub mod email;
 pub mod formation;
+pub mod process_size;
 pub mod procfile;
 pub mod release;
 
 pub use app_name::{AppName, AppNameError};
 pub use email::{Email, EmailError};
 pub use formation::Formation;
+pub use process_size::{ProcessSize, ProcessSizeError};
 pub use procfile::{Procfile, ProcfileError};
 pub use release::{ReleaseVersion, ReleaseVersionError};

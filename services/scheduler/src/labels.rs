@@ -10,6 +10,8 @@ pub const RELEASE: &str = "paas.release";
 pub const VERSION: &str = "paas.version";
 pub const PROCESS: &str = "paas.process";
 pub const INDEX: &str = "paas.index";
+/// Set on processes that run with a size of their own (`ps:resize`), e.g. `1024m500c`.
+pub const SIZE: &str = "paas.size";
 
 /// The role value of long-running app processes.
 pub const ROLE_PROCESS: &str = "process";
@@ -32,6 +34,8 @@ impl Slot {
 #[derive(Debug, Clone)]
 pub struct ProcessLabels {
     pub app: String,
+    /// The release id, followed by `~<size>` for a process with a size of its own: the key
+    /// the reconcile plan compares with the desired one.
     pub release: String,
     pub slot: Slot,
 }
@@ -41,7 +45,10 @@ impl ProcessLabels {
         let get = |k: &str| container.labels.get(k).cloned();
         Some(Self {
             app: get(APP)?,
-            release: get(RELEASE)?,
+            release: match get(SIZE) {
+                Some(size) => format!("{}~{size}", get(RELEASE)?),
+                None => get(RELEASE)?,
+            },
             slot: Slot {
                 process: get(PROCESS)?,
                 index: get(INDEX)?.parse().ok()?,

@@ -14,6 +14,18 @@ pub struct DesiredRelease {
     /// Unix milliseconds.
     pub created_at: i64,
     pub process_types: BTreeSet<String>,
+    /// What a process of a type must carry to count as current, where that is not just `id`
+    /// (a resized type: `id~1024m500c`). Processes with another key are rolled over.
+    pub keys: BTreeMap<String, String>,
+}
+
+impl DesiredRelease {
+    /// The deployment key a current process of `process_type` carries.
+    pub fn key(&self, process_type: &str) -> &str {
+        self.keys
+            .get(process_type)
+            .map_or(self.id.as_str(), String::as_str)
+    }
 }
 
 /// One observed process container of the app.
@@ -80,7 +92,7 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
             .collect(),
         None => BTreeSet::new(),
     };
-    let current_id = input.release.map(|r| r.id.as_str());
+    let current_key = |process: &str| input.release.map(|r| r.key(process));
 
     let mut current: BTreeMap<&Slot, &Observed> = BTreeMap::new();
     let mut old: Vec<&Observed> = Vec::new();
@@ -91,7 +103,7 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
         } else if !desired.contains(&c.slot) {
             plan.remove
                 .push((c.id.clone(), c.slot.clone(), RemoveReason::NotWanted));
-        } else if Some(c.release_id.as_str()) == current_id {
+        } else if Some(c.release_id.as_str()) == current_key(&c.slot.process) {
             if current.contains_key(&c.slot) {
                 // A duplicate (e.g. from an interrupted pass): keep one.
                 plan.remove
@@ -134,7 +146,7 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
         backends = input
             .observed
             .iter()
-            .filter(|c| Some(c.release_id.as_str()) != current_id && serving(c))
+            .filter(|c| Some(c.release_id.as_str()) != current_key(&c.slot.process) && serving(c))
             .filter(|c| !plan.remove.iter().any(|(id, _, _)| *id == c.id))
             .filter_map(|c| c.addr.map(|a| (a, c.slot.dyno())))
             .collect();
@@ -174,6 +186,7 @@ mod tests {
             pending,
             created_at: 0,
             process_types: ["web".to_string(), "worker".to_string()].into(),
+            keys: BTreeMap::new(),
         }
     }
 
@@ -294,5 +307,30 @@ mod tests {
             plan.remove,
             vec![("b".into(), slot("web", 1), RemoveReason::NotWanted)]
         );
+    }
+
+    #[test]
+    fn a_resized_type_rolls_over_and_the_old_process_serves_until_the_new_one_answers() {
+        let mut r = release("r1", false);
+        r.keys.insert("web".into(), "r1~1024m500c".into());
+        // The process of the old size keeps serving while the resized one starts.
+        let observed = [web("old", "r1", 1, true, true)];
+        let plan = run(Some(&r), &[("web", 1)], &observed, 0);
+        assert_eq!(plan.start, vec![slot("web", 1)]);
+        assert!(plan.remove.is_empty());
+        assert_eq!(plan.backends.len(), 1);
+        // Once the resized process answers, the old one is retired.
+        let observed = [
+            web("old", "r1", 1, true, true),
+            web("new", "r1~1024m500c", 1, true, true),
+        ];
+        let plan = run(Some(&r), &[("web", 1)], &observed, 0);
+        assert!(plan.start.is_empty());
+        assert_eq!(
+            plan.remove,
+            vec![("old".into(), slot("web", 1), RemoveReason::Replaced)]
+        );
+        // A type without a key of its own keeps the release id.
+        assert_eq!(r.key("worker"), "r1");
     }
 }

@@ -7,6 +7,7 @@ use crate::labels::{self, ProcessLabels, Slot};
 use crate::reconcile::{
     plan_app, AppPlan, DesiredRelease, Observed, PlanInput, RemoveReason, Verdict,
 };
+use paas_domain::ProcessSize;
 use paas_router::{AppRoute, Backend, RouteTable, RouteTableHandle};
 use paas_runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};
 use paas_store::{App, Release, ReleaseStatus, Store, StoreError};
@@ -60,6 +61,29 @@ impl Scheduler {
             wake: Notify::new(),
             healthy: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// The app's process types whose size (`ps:resize`) differs from the platform's default.
+    async fn resized_types(
+        &self,
+        app: &App,
+    ) -> Result<BTreeMap<String, ProcessSize>, SchedulerError> {
+        let default = self.default_size();
+        Ok(self
+            .store
+            .process_sizes(app.id)
+            .await?
+            .into_iter()
+            .filter(|(_, size)| *size != default)
+            .collect())
+    }
+
+    /// The size of a process that was never resized.
+    pub fn default_size(&self) -> ProcessSize {
+        ProcessSize {
+            memory_mb: u32::try_from(self.config.memory_bytes / (1024 * 1024)).unwrap_or(u32::MAX),
+            cpu_millis: u32::try_from(self.config.nano_cpus / 1_000_000).unwrap_or(u32::MAX),
+        }
     }
 
     /// Removes the network of an app that no longer exists (its processes must be gone).
@@ -198,12 +222,17 @@ impl Scheduler {
             None => None,
         };
         let formation = self.store.formation(app.id).await?;
+        let sizes = self.resized_types(app).await?;
         let observed = self.observe(containers, healthy).await;
         let desired = release.as_ref().map(|r| DesiredRelease {
             id: r.id.to_string(),
             pending: r.status == ReleaseStatus::Pending,
             created_at: r.created_at,
             process_types: r.process_types.keys().cloned().collect(),
+            keys: sizes
+                .iter()
+                .map(|(process, size)| (process.clone(), format!("{}~{}", r.id, size.key())))
+                .collect(),
         });
         let plan = plan_app(&PlanInput {
             release: desired.as_ref(),
@@ -217,7 +246,8 @@ impl Scheduler {
                 .ensure_network(&self.config.app_network(&app.name))
                 .await?;
         }
-        self.execute(app, release.as_ref(), &plan, healthy).await?;
+        self.execute(app, release.as_ref(), &plan, &sizes, healthy)
+            .await?;
         let route = AppRoute {
             backends: plan
                 .backends
@@ -279,6 +309,7 @@ impl Scheduler {
         app: &App,
         release: Option<&Release>,
         plan: &AppPlan,
+        sizes: &BTreeMap<String, ProcessSize>,
         healthy: &mut HashSet<String>,
     ) -> Result<(), SchedulerError> {
         for (id, slot, reason) in &plan.remove {
@@ -302,7 +333,8 @@ impl Scheduler {
         }
         if let Some(release) = release {
             for slot in &plan.start {
-                self.start_process(app, release, slot).await?;
+                self.start_process(app, release, slot, sizes.get(&slot.process))
+                    .await?;
             }
             match plan.verdict {
                 Some(Verdict::Succeeded) => {
@@ -341,11 +373,12 @@ impl Scheduler {
         app: &App,
         release: &Release,
         slot: &Slot,
+        size: Option<&ProcessSize>,
     ) -> Result<(), SchedulerError> {
         let Some(command) = release.process_types.get(&slot.process) else {
             return Ok(());
         };
-        let spec = self.process_spec(app, release, slot, command);
+        let spec = self.process_spec(app, release, slot, command, size);
         let id = match self.runtime.create_container(&spec).await {
             Err(RuntimeError::Conflict(_)) => {
                 // A leftover with the same name (e.g. from an interrupted pass): replace it.
@@ -367,11 +400,12 @@ impl Scheduler {
         release: &Release,
         slot: &Slot,
         command: &str,
+        size: Option<&ProcessSize>,
     ) -> ContainerSpec {
         let mut env: BTreeMap<String, String> = release.config.clone();
         env.insert("PORT".to_string(), self.config.web_port.to_string());
         env.insert("DYNO".to_string(), slot.dyno());
-        let labels = BTreeMap::from([
+        let mut labels = BTreeMap::from([
             (
                 labels::INSTANCE.to_string(),
                 self.config.instance_id.clone(),
@@ -383,16 +417,28 @@ impl Scheduler {
             (labels::PROCESS.to_string(), slot.process.clone()),
             (labels::INDEX.to_string(), slot.index.to_string()),
         ]);
+        let mut name = format!("{}.{}.v{}", app.name, slot.dyno(), release.version);
+        let (memory_bytes, nano_cpus) = match size {
+            Some(size) => {
+                labels.insert(labels::SIZE.to_string(), size.key());
+                name = format!("{name}-{}", size.key());
+                (
+                    i64::from(size.memory_mb) * 1024 * 1024,
+                    i64::from(size.cpu_millis) * 1_000_000,
+                )
+            }
+            None => (self.config.memory_bytes, self.config.nano_cpus),
+        };
         ContainerSpec {
-            name: Some(format!("{}.{}.v{}", app.name, slot.dyno(), release.version)),
+            name: Some(name),
             image: release.image.clone(),
             cmd: Some(vec![command.to_string()]),
             env,
             labels,
             network: Some(self.config.app_network(&app.name)),
             user: Some("app".to_string()),
-            memory_bytes: Some(self.config.memory_bytes),
-            nano_cpus: Some(self.config.nano_cpus),
+            memory_bytes: Some(memory_bytes),
+            nano_cpus: Some(nano_cpus),
             pids_limit: Some(self.config.pids_limit),
             drop_capabilities: true,
             init: true,

@@ -14,7 +14,8 @@ pub use models::{
 pub use sql_store::SqlStore;
 
 use async_trait::async_trait;
-use paas_domain::{AppName, Email, Formation};
+use paas_domain::{AppName, Email, Formation, ProcessSize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -120,6 +121,18 @@ pub trait Store: Send + Sync + 'static {
     /// undoes it: the release and build become `Failed` and, if the release is still current,
     /// the previous release is current again. `StoreError::NotFound` when it is not pending.
     async fn settle_push(&self, build_id: Uuid, ref_moved: bool) -> Result<()>;
+
+    // --- process sizes
+    /// Process type -> memory and CPU limits set with `ps:resize`; types not listed use the
+    /// platform's defaults.
+    async fn process_sizes(&self, app_id: Uuid) -> Result<BTreeMap<String, ProcessSize>>;
+    /// Sets the sizes of the given types (others keep theirs). `StoreError::NotFound` when
+    /// there is no such app.
+    async fn set_process_sizes(
+        &self,
+        app_id: Uuid,
+        sizes: &BTreeMap<String, ProcessSize>,
+    ) -> Result<()>;
 
     // --- formation
     /// Process type -> quantity; empty when never set.

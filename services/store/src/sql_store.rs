@@ -10,6 +10,7 @@ mod connect;
 mod numbering;
 mod pushes;
 mod releases;
+mod sizes;
 mod tokens;
 
 use crate::{
@@ -17,8 +18,9 @@ use crate::{
     ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
-use paas_domain::{AppName, Email, Formation};
+use paas_domain::{AppName, Email, Formation, ProcessSize};
 use sqlx::{Any, AnyPool, Transaction};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Which database is behind the `Any` pool; only connecting and transactions care.
@@ -201,6 +203,18 @@ impl Store for SqlStore {
 
     async fn settle_push(&self, build_id: Uuid, ref_moved: bool) -> Result<()> {
         pushes::settle_push(self, build_id, ref_moved).await
+    }
+
+    async fn process_sizes(&self, app_id: Uuid) -> Result<BTreeMap<String, ProcessSize>> {
+        sizes::process_sizes(self, app_id).await
+    }
+
+    async fn set_process_sizes(
+        &self,
+        app_id: Uuid,
+        sizes: &BTreeMap<String, ProcessSize>,
+    ) -> Result<()> {
+        sizes::set_process_sizes(self, app_id, sizes).await
     }
 
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {

@@ -66,6 +66,7 @@ store_tests!(
     corrupt_rows_are_reported,
     reconnecting_keeps_data,
     push_release_is_one_outcome,
+    process_sizes_set_and_kept_per_type,
 );
 
 fn release_for(app_id: Uuid, image: &str) -> NewRelease {
@@ -1120,4 +1121,43 @@ async fn tokens_from_before_the_migration_get_an_id_and_an_expiry() {
     );
     assert!(store.delete_token(user_id, token.id).await.unwrap());
     store.close().await;
+}
+
+async fn process_sizes_set_and_kept_per_type(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let size = |memory_mb, cpu_millis| paas_domain::ProcessSize {
+        memory_mb,
+        cpu_millis,
+    };
+    assert!(store.process_sizes(web.id).await.unwrap().is_empty());
+    let first = BTreeMap::from([
+        ("web".to_string(), size(1024, 500)),
+        ("worker".to_string(), size(256, 1000)),
+    ]);
+    store.set_process_sizes(web.id, &first).await.unwrap();
+    assert_eq!(store.process_sizes(web.id).await.unwrap(), first);
+    store
+        .set_process_sizes(
+            web.id,
+            &BTreeMap::from([("web".to_string(), size(2048, 2000))]),
+        )
+        .await
+        .unwrap();
+    let now = store.process_sizes(web.id).await.unwrap();
+    assert_eq!(now["web"], size(2048, 2000));
+    assert_eq!(now["worker"], size(256, 1000));
+    let missing = store
+        .set_process_sizes(
+            Uuid::new_v4(),
+            &BTreeMap::from([("web".to_string(), size(64, 10))]),
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    store.delete_app(web.id).await.unwrap();
+    assert!(store.process_sizes(web.id).await.unwrap().is_empty());
 }

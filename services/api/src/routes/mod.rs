@@ -5,6 +5,7 @@ pub mod apps;
 pub mod authorizations;
 pub mod health;
 pub mod session;
+pub mod sizes;
 pub mod users;
 
 use crate::error::ApiError;

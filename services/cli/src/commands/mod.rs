@@ -5,6 +5,7 @@ mod access;
 mod apps;
 mod auth;
 mod authorizations;
+mod sizes;
 mod users;
 
 use crate::cli::{AppArgs, Command};
@@ -27,6 +28,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Users(args) => users::list(args),
         Command::UsersAdd(args) => users::add(args),
         Command::UsersRemove(args) => users::remove(args),
+        Command::PsResize(args) => sizes::resize(args),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),
