@@ -357,3 +357,54 @@ fn a_push_over_the_size_limit_is_refused_and_changes_nothing() {
     assert_eq!(server_main(&paasd, &app), v1);
     assert_eq!(paasd.get_app(&app, "/"), (200, "v1\n".to_string()));
 }
+
+#[test]
+fn a_build_interrupted_by_a_kill_is_cleaned_up_at_the_next_start() {
+    let mut paasd = Paasd::start();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-hanging-build");
+    let app = app_name("killbuild");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let build_containers = |instance: &str| {
+        let out = Command::new("docker")
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=paas.instance={instance}"),
+                "--filter",
+                "label=paas.role=build",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let mut push = user
+        .git_command(&repo)
+        .args(["push", "paas", "main"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while build_containers(&paasd.instance).is_empty() {
+        assert!(Instant::now() < deadline, "no build started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    paasd.kill();
+    let _ = push.wait();
+    assert!(!build_containers(&paasd.instance).is_empty());
+    paasd.restart();
+    assert!(
+        build_containers(&paasd.instance).is_empty(),
+        "the interrupted build's container survived the restart"
+    );
+    let scratch: Vec<_> = std::fs::read_dir(paasd.data.path().join("builds"))
+        .unwrap()
+        .collect();
+    assert!(scratch.is_empty(), "build scratch left: {scratch:?}");
+    // The app is free again: a destroy does not wait for the dead build.
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}

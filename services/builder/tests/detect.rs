@@ -19,6 +19,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("broken-procfile", "error:procfile"),
     ("python-failing", "Python"),
     ("python-hanging-build", "Python"),
+    ("python-echo", "Python"),
 ];
 
 fn planned(app: &str) -> String {
@@ -54,6 +55,7 @@ detect_case!(detects_no_match, "no-match");
 detect_case!(detects_broken_procfile, "broken-procfile");
 detect_case!(detects_python_failing, "python-failing");
 detect_case!(detects_python_hanging_build, "python-hanging-build");
+detect_case!(detects_python_echo, "python-echo");
 
 #[test]
 fn every_sample_app_has_an_expectation() {
