@@ -202,7 +202,7 @@ impl Scheduler {
         self.routes.publish(table);
         // Only now that no route points at them: retire the previous releases' processes.
         for (id, slot) in retire {
-            tracing::info!(dyno = %slot.dyno(), "retiring process of the previous release");
+            tracing::info!(dyno = %slot.dyno(), "retiring a process that no route points at any more");
             self.runtime
                 .remove_container(&id, self.config.stop_grace)
                 .await?;
@@ -261,7 +261,7 @@ impl Scheduler {
         let replaced = plan
             .remove
             .iter()
-            .filter(|(_, _, reason)| *reason == RemoveReason::Replaced)
+            .filter(|(_, _, reason)| *reason != RemoveReason::Exited)
             .map(|(id, slot, _)| (id.clone(), slot.clone()))
             .collect();
         Ok((route, plan.in_progress || !plan.start.is_empty(), replaced))
@@ -312,24 +312,15 @@ impl Scheduler {
         sizes: &BTreeMap<String, ProcessSize>,
         healthy: &mut HashSet<String>,
     ) -> Result<(), SchedulerError> {
+        // Only processes that already stopped go now; the ones still serving (replaced, or no
+        // longer in the formation) are retired by `reconcile` after the route table without
+        // them is published.
         for (id, slot, reason) in &plan.remove {
-            match reason {
-                RemoveReason::Exited => {
-                    tracing::warn!(dyno = %slot.dyno(), "process exited; replacing it")
-                }
-                RemoveReason::Replaced => {
-                    tracing::info!(dyno = %slot.dyno(), "retiring process of the previous release")
-                }
-                RemoveReason::NotWanted => {
-                    tracing::info!(dyno = %slot.dyno(), "stopping process no longer in the formation")
-                }
+            if *reason == RemoveReason::Exited {
+                tracing::warn!(dyno = %slot.dyno(), "process exited; replacing it");
+                self.runtime.remove_container(id, Duration::ZERO).await?;
+                healthy.remove(id);
             }
-            let grace = match reason {
-                RemoveReason::Exited => Duration::ZERO,
-                _ => self.config.stop_grace,
-            };
-            self.runtime.remove_container(id, grace).await?;
-            healthy.remove(id);
         }
         if let Some(release) = release {
             for slot in &plan.start {
