@@ -284,6 +284,20 @@ impl Drop for Paasd {
                 .args(&ids)
                 .output();
         }
+        // The app networks of this instance (`paas-<instance>-<app>`).
+        let networks = docker_lines(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=paas-{}-", self.instance),
+        ]);
+        if !networks.is_empty() {
+            let _ = Command::new("docker")
+                .args(["network", "rm"])
+                .args(&networks)
+                .output();
+        }
         let images = self.images();
         if !images.is_empty() {
             let _ = Command::new("docker")

@@ -66,6 +66,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => Self::Conflict(format!("Already exists: {what}.")),
             StoreError::NotFound(what) => Self::NotFound(format!("Not found: {what}.")),
+            StoreError::Invalid(why) => Self::Invalid(format!("{why}.")),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod git;
 mod json;
+mod releases;
 mod routes;
 mod signin;
 mod state;
@@ -55,6 +56,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/apps/{app}",
             get(routes::apps::info).delete(routes::apps::destroy),
+        )
+        .route(
+            "/api/apps/{app}/releases",
+            get(routes::releases::list).post(routes::releases::rollback),
+        )
+        .route(
+            "/api/apps/{app}/releases/{version}",
+            get(routes::releases::info),
+        )
+        .route(
+            "/api/apps/{app}/config-vars",
+            get(routes::config_vars::get).patch(routes::config_vars::update),
         )
         .route(
             "/api/apps/{app}/sizes",

@@ -20,6 +20,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("python-failing", "Python"),
     ("python-hanging-build", "Python"),
     ("python-echo", "Python"),
+    ("python-env", "Python"),
 ];
 
 fn planned(app: &str) -> String {
@@ -56,6 +57,7 @@ detect_case!(detects_broken_procfile, "broken-procfile");
 detect_case!(detects_python_failing, "python-failing");
 detect_case!(detects_python_hanging_build, "python-hanging-build");
 detect_case!(detects_python_echo, "python-echo");
+detect_case!(detects_python_env, "python-env");
 
 #[test]
 fn every_sample_app_has_an_expectation() {

@@ -52,6 +52,27 @@ pub enum Command {
     /// Delete a user (admin only)
     #[command(name = "users:remove")]
     UsersRemove(EmailArg),
+    /// Show the app's config vars
+    #[command(name = "config", alias = "config:list")]
+    Config(ConfigArgs),
+    /// Print one config var's value
+    #[command(name = "config:get")]
+    ConfigGet(ConfigKeyArgs),
+    /// Set config vars (KEY=VALUE ...): a new release, processes restart
+    #[command(name = "config:set", alias = "config:add")]
+    ConfigSet(ConfigSetArgs),
+    /// Unset config vars (KEY ...): a new release, processes restart
+    #[command(name = "config:unset", alias = "config:remove")]
+    ConfigUnset(ConfigUnsetArgs),
+    /// List the app's releases, newest first
+    #[command(name = "releases", alias = "releases:list")]
+    Releases(ReleasesArgs),
+    /// Show one release
+    #[command(name = "releases:info")]
+    ReleasesInfo(ReleaseArg),
+    /// Roll back to a release (default: the one before the current): a new release copying it
+    #[command(name = "rollback", alias = "releases:rollback")]
+    Rollback(RollbackArgs),
     /// Show or change the memory (MiB) and CPU limits of process types: web=1024 or web=1024:0.5
     #[command(name = "ps:resize")]
     PsResize(ResizeArgs),
@@ -95,6 +116,73 @@ pub struct AppArgs {
     /// Git remote whose URL names the app [default: paas]
     #[arg(short, long, value_name = "REMOTE")]
     pub remote: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigKeyArgs {
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// KEY=VALUE pairs (the value may hold anything, `=` and spaces included)
+    #[arg(value_name = "KEY=VALUE", required = true)]
+    pub pairs: Vec<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigUnsetArgs {
+    #[arg(value_name = "KEY", required = true)]
+    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// How many releases to show
+    #[arg(short = 'n', long = "num", value_name = "N")]
+    pub num: Option<usize>,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArg {
+    /// Release version, e.g. v3
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Release to roll back to, e.g. v3 [default: the one before the current]
+    #[arg(value_name = "VERSION")]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
 }
 
 #[derive(Debug, Args)]

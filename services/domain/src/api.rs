@@ -105,3 +105,31 @@ pub struct ProcessSizeInfo {
     /// Thousandths of a CPU.
     pub cpu_millis: u32,
 }
+
+/// One release, as `GET /api/apps/{app}/releases` lists them (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseInfo {
+    /// `v3`.
+    pub version: String,
+    pub description: String,
+    /// E-mail of who made it, when known.
+    pub user: Option<String>,
+    pub created_at: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    pub current: bool,
+}
+
+/// `POST /api/apps/{app}/releases`: roll back to `release` (e.g. `v3`), or to the one before the
+/// current release when absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    pub release: Option<String>,
+}
+
+/// The answer to a change of config vars: the config now, and the release it made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigVarsChanged {
+    pub config: std::collections::BTreeMap<String, String>,
+    pub release: ReleaseInfo,
+}

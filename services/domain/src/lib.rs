@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app_name;
+pub mod config_vars;
 pub mod email;
 pub mod formation;
 pub mod process_size;

@@ -3,6 +3,7 @@
 
 use crate::front_door::FrontDoorConfig;
 use anyhow::Context;
+use paas_runtime::{Ipv4Net, SubnetPool};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,10 @@ pub struct Config {
     pub debian_mirror: String,
     /// Base image tried with a registry pull before bootstrapping one with debootstrap.
     pub pull_base: String,
-    /// Docker network the app processes join.
+    /// Prefix of the apps' Docker networks (one per app).
     pub network: String,
+    /// Where the apps' networks take their subnets from (a /24 each), CIDR.
+    pub network_pool: String,
     #[serde(alias = "health_timeout")]
     pub health_timeout_secs: u64,
     #[serde(alias = "stop_grace")]
@@ -86,6 +89,7 @@ impl Default for Config {
             debian_mirror: "http://deb.debian.org/debian".to_string(),
             pull_base: "debian:bookworm-slim".to_string(),
             network: "paas".to_string(),
+            network_pool: "172.28.0.0/14".to_string(),
             health_timeout_secs: 60,
             stop_grace_secs: 30,
             log: "info".to_string(),
@@ -166,6 +170,9 @@ impl Config {
         if let Some(v) = env("PAAS_NETWORK") {
             self.network = v;
         }
+        if let Some(v) = env("PAAS_NETWORK_POOL") {
+            self.network_pool = v;
+        }
         if let Some(v) = env("PAAS_HEALTH_TIMEOUT") {
             self.health_timeout_secs = v
                 .parse()
@@ -227,6 +234,15 @@ impl Config {
     /// CPUs as Docker's billionths of a CPU (at least a hundredth of one).
     pub fn nano_cpus(cpus: f64) -> i64 {
         ((cpus * 1e9) as i64).max(10_000_000)
+    }
+
+    /// The pool app networks take their /24 subnets from.
+    pub fn subnet_pool(&self) -> anyhow::Result<SubnetPool> {
+        let pool: Ipv4Net = self
+            .network_pool
+            .parse()
+            .with_context(|| format!("PAAS_NETWORK_POOL {:?}", self.network_pool))?;
+        Ok(SubnetPool { pool, prefix: 24 })
     }
 
     /// The front door's timeouts and connection caps.
@@ -421,6 +437,7 @@ mod tests {
             ("debian_mirror", "\"http://mirror.example/debian\""),
             ("pull_base", "\"debian:trixie-slim\""),
             ("network", "\"paasnet\""),
+            ("network_pool", "\"10.99.0.0/16\""),
             ("health_timeout", "7"),
             ("stop_grace", "3"),
             ("log", "\"debug\""),
@@ -463,6 +480,10 @@ mod tests {
         assert_eq!(config.debian_mirror, "http://mirror.example/debian");
         assert_eq!(config.pull_base, "debian:trixie-slim");
         assert_eq!(config.network, "paasnet");
+        assert_eq!(
+            config.subnet_pool().unwrap().pool.to_string(),
+            "10.99.0.0/16"
+        );
         assert_eq!(config.health_timeout_secs, 7);
         assert_eq!(config.stop_grace_secs, 3);
         assert_eq!(config.log, "debug");

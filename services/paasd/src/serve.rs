@@ -84,7 +84,8 @@ pub async fn run() -> anyhow::Result<()> {
     let runtime: Arc<dyn ContainerRuntime> = Arc::new(
         DockerRuntime::connect()
             .await
-            .context("cannot reach the Docker engine (is dockerd running?)")?,
+            .context("cannot reach the Docker engine (is dockerd running?)")?
+            .with_subnet_pool(config.subnet_pool()?),
     );
     let stack_images = stacks::ensure(runtime.as_ref(), &config).await?;
 

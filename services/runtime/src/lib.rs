@@ -7,11 +7,13 @@ mod docker;
 mod error;
 mod spec;
 mod stacks;
+mod subnets;
 
 pub use docker::DockerRuntime;
 pub use error::RuntimeError;
 pub use spec::{ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
 pub use stacks::{StackConfig, StackImages};
+pub use subnets::{Ipv4Net, Ipv4NetError, SubnetPool};
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;

@@ -224,16 +224,20 @@ impl Scheduler {
         let formation = self.store.formation(app.id).await?;
         let sizes = self.resized_types(app).await?;
         let observed = self.observe(containers, healthy).await;
-        let desired = release.as_ref().map(|r| DesiredRelease {
-            id: r.id.to_string(),
-            pending: r.status == ReleaseStatus::Pending,
-            created_at: r.created_at,
-            process_types: r.process_types.keys().cloned().collect(),
-            keys: sizes
-                .iter()
-                .map(|(process, size)| (process.clone(), format!("{}~{}", r.id, size.key())))
-                .collect(),
-        });
+        // A release without an image (config set before the first deploy) runs nothing.
+        let desired = release
+            .as_ref()
+            .filter(|r| !r.image.is_empty())
+            .map(|r| DesiredRelease {
+                id: r.id.to_string(),
+                pending: r.status == ReleaseStatus::Pending,
+                created_at: r.created_at,
+                process_types: r.process_types.keys().cloned().collect(),
+                keys: sizes
+                    .iter()
+                    .map(|(process, size)| (process.clone(), format!("{}~{}", r.id, size.key())))
+                    .collect(),
+            });
         let plan = plan_app(&PlanInput {
             release: desired.as_ref(),
             formation: &formation,

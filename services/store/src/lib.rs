@@ -9,7 +9,7 @@ mod sql_store;
 pub use error::StoreError;
 pub use models::{
     ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
-    ReleaseStatus, User,
+    ReleaseChange, ReleaseStatus, User,
 };
 pub use sql_store::SqlStore;
 
@@ -107,6 +107,18 @@ pub trait Store: Send + Sync + 'static {
     async fn release_by_id(&self, release_id: Uuid) -> Result<Option<Release>>;
     /// Newest first.
     async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>>;
+
+    /// In one transaction: creates the app's next release from `change` applied to the current
+    /// release and makes it current. A release without an image (config set before the first
+    /// deploy) is `Succeeded` at once; others are `Pending` until their processes answer.
+    /// `StoreError::NotFound` when there is no such app or rollback target,
+    /// `StoreError::Invalid` for a bad config key or a rollback to a release without an image.
+    async fn change_release(
+        &self,
+        app_id: Uuid,
+        user_id: Option<Uuid>,
+        change: ReleaseChange,
+    ) -> Result<Release>;
 
     // --- pushes (release recorded, branch not yet known to have moved)
     /// In one transaction: creates the app's next release (`Pending`), marks the build

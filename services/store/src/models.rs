@@ -131,6 +131,8 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushRelease {
     pub build_id: Uuid,
+    /// Its `config` is ignored: the release takes the current release's config, read in the
+    /// same transaction (so a concurrent config change is never lost).
     pub release: NewRelease,
     /// The formation to set when the app has none yet.
     pub initial_formation: paas_domain::Formation,
@@ -149,4 +151,13 @@ pub struct PendingPush {
     pub release_id: Uuid,
     /// The release that was current before; made current again if the push is undone.
     pub previous_release_id: Option<Uuid>,
+}
+
+/// A release made from the current one (or an older one) without a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseChange {
+    /// Config vars set (`Some`) or unset (`None`) on the current release's image.
+    Config(paas_domain::config_vars::ConfigChange),
+    /// The image, process types and config of release `version`, as a new release.
+    Rollback { version: i64 },
 }

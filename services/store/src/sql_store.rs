@@ -5,6 +5,7 @@
 mod accounts;
 mod apps;
 mod builds;
+mod changes;
 mod codec;
 mod connect;
 mod numbering;
@@ -15,7 +16,7 @@ mod tokens;
 
 use crate::{
     ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
-    ReleaseStatus, Result, Store, User,
+    ReleaseChange, ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
 use paas_domain::{AppName, Email, Formation, ProcessSize};
@@ -187,6 +188,15 @@ impl Store for SqlStore {
 
     async fn list_releases(&self, app_id: Uuid) -> Result<Vec<Release>> {
         releases::list_releases(self, app_id).await
+    }
+
+    async fn change_release(
+        &self,
+        app_id: Uuid,
+        user_id: Option<Uuid>,
+        change: ReleaseChange,
+    ) -> Result<Release> {
+        changes::change_release(self, app_id, user_id, change).await
     }
 
     async fn record_push_release(&self, push: PushRelease) -> Result<Release> {

@@ -67,6 +67,7 @@ store_tests!(
     reconnecting_keeps_data,
     push_release_is_one_outcome,
     process_sizes_set_and_kept_per_type,
+    config_changes_and_rollbacks_are_releases,
 );
 
 fn release_for(app_id: Uuid, image: &str) -> NewRelease {
@@ -1160,4 +1161,134 @@ async fn process_sizes_set_and_kept_per_type(db: &TestDb) {
     );
     store.delete_app(web.id).await.unwrap();
     assert!(store.process_sizes(web.id).await.unwrap().is_empty());
+}
+
+async fn config_changes_and_rollbacks_are_releases(db: &TestDb) {
+    use paas_store::ReleaseChange;
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let set = |pairs: &[(&str, Option<&str>)]| {
+        ReleaseChange::Config(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+        )
+    };
+    let current = |store: std::sync::Arc<dyn Store>| async move {
+        let app = store.app_by_name(&app_name("web")).await.unwrap().unwrap();
+        store
+            .release_by_id(app.current_release_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    // Before any build: a release without an image, succeeded at once.
+    let v1 = store
+        .change_release(web.id, Some(owner.id), set(&[("A", Some("1"))]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v1.version, v1.status, v1.image.as_str()),
+        (1, ReleaseStatus::Succeeded, "")
+    );
+    assert_eq!(v1.description, "Set A config vars");
+
+    // A push keeps the config of the current release.
+    let b = store.create_build(web.id, owner.id, "c1").await.unwrap();
+    let v2 = store
+        .record_push_release(PushRelease {
+            build_id: b.id,
+            release: release_for(web.id, "img2"),
+            initial_formation: Formation::from([("web".to_string(), 1)]),
+            ref_name: "refs/heads/main".to_string(),
+            new_commit: "c1".to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(v2.config["A"], "1");
+    assert_eq!(current(store.clone()).await.config["A"], "1");
+
+    // Config changes copy the image and process types; values keep every character.
+    let awkward = "it's \"quoted\" = yes\nline two ✓";
+    let v3 = store
+        .change_release(web.id, None, set(&[("B", Some(awkward)), ("A", None)]))
+        .await
+        .unwrap();
+    assert_eq!((v3.version, v3.status), (3, ReleaseStatus::Pending));
+    assert_eq!(v3.image, "img2");
+    assert_eq!(v3.process_types, v2.process_types);
+    assert_eq!(
+        v3.config,
+        BTreeMap::from([("B".to_string(), awkward.to_string())])
+    );
+    assert_eq!(current(store.clone()).await.id, v3.id);
+
+    // A rollback copies an older release's image and config as a new release.
+    let v4 = store
+        .change_release(
+            web.id,
+            Some(owner.id),
+            ReleaseChange::Rollback { version: 2 },
+        )
+        .await
+        .unwrap();
+    assert_eq!((v4.version, v4.image.as_str()), (4, "img2"));
+    assert_eq!(v4.config["A"], "1");
+    assert_eq!(v4.description, "Rollback to v2");
+    assert_eq!(store.list_releases(web.id).await.unwrap().len(), 4);
+
+    // Bad changes write nothing.
+    for bad in [
+        ReleaseChange::Rollback { version: 9 },
+        ReleaseChange::Rollback { version: 1 },
+        set(&[("PORT", Some("1"))]),
+        set(&[("1BAD", Some("1"))]),
+    ] {
+        assert!(store.change_release(web.id, None, bad).await.is_err());
+    }
+    assert!(matches!(
+        store
+            .change_release(web.id, None, ReleaseChange::Rollback { version: 1 })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .change_release(Uuid::new_v4(), None, set(&[("A", Some("1"))]))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.list_releases(web.id).await.unwrap().len(), 4);
+    assert_eq!(current(store.clone()).await.id, v4.id);
+
+    // Concurrent changes are all kept.
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let store = store.clone();
+        let key = format!("K{i}");
+        tasks.push(tokio::spawn(async move {
+            store
+                .change_release(
+                    web.id,
+                    None,
+                    ReleaseChange::Config([(key, Some("v".to_string()))].into()),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let config = current(store.clone()).await.config;
+    for i in 0..6 {
+        assert_eq!(
+            config.get(&format!("K{i}")).map(String::as_str),
+            Some("v"),
+            "{config:?}"
+        );
+    }
 }

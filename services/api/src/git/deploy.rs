@@ -155,15 +155,6 @@ async fn deploy(
         }
     };
 
-    let previous_config = match app.current_release_id {
-        Some(id) => state
-            .store
-            .release_by_id(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.config),
-        None => None,
-    };
     let recorded = state
         .store
         .record_push_release(PushRelease {
@@ -172,7 +163,8 @@ async fn deploy(
                 app_id: app.id,
                 image: built.image.clone(),
                 process_types: built.process_types.clone(),
-                config: previous_config.unwrap_or_default(),
+                // The store copies the current release's config in the same transaction.
+                config: Default::default(),
                 description: format!("Deploy {}", short(&request.new)),
                 user_id: Some(grant.user_id),
             },

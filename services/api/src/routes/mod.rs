@@ -3,7 +3,9 @@
 pub mod access;
 pub mod apps;
 pub mod authorizations;
+pub mod config_vars;
 pub mod health;
+pub mod releases;
 pub mod session;
 pub mod sizes;
 pub mod users;

@@ -5,6 +5,8 @@ mod access;
 mod apps;
 mod auth;
 mod authorizations;
+mod config_vars;
+mod releases;
 mod sizes;
 mod users;
 
@@ -29,6 +31,13 @@ pub fn run(command: Command) -> Result<()> {
         Command::UsersAdd(args) => users::add(args),
         Command::UsersRemove(args) => users::remove(args),
         Command::PsResize(args) => sizes::resize(args),
+        Command::Config(args) => config_vars::list(args),
+        Command::ConfigGet(args) => config_vars::get(args),
+        Command::ConfigSet(args) => config_vars::set(args),
+        Command::ConfigUnset(args) => config_vars::unset(args),
+        Command::Releases(args) => releases::list(args),
+        Command::ReleasesInfo(args) => releases::info(args),
+        Command::Rollback(args) => releases::rollback(args),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),

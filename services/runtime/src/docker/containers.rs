@@ -3,6 +3,7 @@
 
 use super::{convert, errors, DockerRuntime};
 use crate::spec::{ContainerInfo, ContainerSpec};
+use crate::subnets::Ipv4Net;
 use crate::{Result, RuntimeError};
 use bollard::container::{
     CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
@@ -10,7 +11,8 @@ use bollard::container::{
     UploadToContainerOptions, WaitContainerOptions,
 };
 use bollard::errors::Error as BollardError;
-use bollard::network::{CreateNetworkOptions, InspectNetworkOptions};
+use bollard::models::{Ipam, IpamConfig};
+use bollard::network::{CreateNetworkOptions, InspectNetworkOptions, ListNetworksOptions};
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -27,18 +29,55 @@ impl DockerRuntime {
             Err(e) if errors::is_not_found(&e) => {}
             Err(e) => return Err(errors::map(e)),
         }
-        let options = CreateNetworkOptions {
-            name: name.to_string(),
-            check_duplicate: true,
-            driver: "bridge".to_string(),
-            ..Default::default()
-        };
-        match self.docker.create_network(options).await {
-            Ok(_) => Ok(()),
-            // Created meanwhile by someone else.
-            Err(e) if errors::is_conflict(&e) => Ok(()),
-            Err(e) => Err(errors::map(e)),
+        let mut taken = self.network_subnets().await?;
+        for _ in 0..16 {
+            let Some(subnet) = self.subnets.first_free(&taken) else {
+                return Err(RuntimeError::Docker(format!(
+                    "no free subnet left in {} for network {name}",
+                    self.subnets.pool
+                )));
+            };
+            let options = CreateNetworkOptions {
+                name: name.to_string(),
+                check_duplicate: true,
+                driver: "bridge".to_string(),
+                ipam: Ipam {
+                    config: Some(vec![IpamConfig {
+                        subnet: Some(subnet.to_string()),
+                        gateway: Some(subnet.gateway().to_string()),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            match self.docker.create_network(options).await {
+                Ok(_) => return Ok(()),
+                // Created meanwhile by someone else.
+                Err(e) if errors::is_conflict(&e) => return Ok(()),
+                // Another engine user took this subnet meanwhile: try the next one.
+                Err(e) if e.to_string().contains("overlap") => taken.push(subnet),
+                Err(e) => return Err(errors::map(e)),
+            }
         }
+        Err(RuntimeError::Docker(format!(
+            "could not find a free subnet for network {name}"
+        )))
+    }
+
+    /// The IPv4 subnets of every network the engine has.
+    async fn network_subnets(&self) -> Result<Vec<Ipv4Net>> {
+        let networks = self
+            .docker
+            .list_networks(None::<ListNetworksOptions<String>>)
+            .await
+            .map_err(errors::map)?;
+        Ok(networks
+            .iter()
+            .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
+            .flatten()
+            .filter_map(|c| c.subnet.as_deref()?.parse().ok())
+            .collect())
     }
 
     pub(crate) async fn remove_network_impl(&self, name: &str) -> Result<()> {

@@ -12,6 +12,7 @@ mod stack_build;
 
 use crate::spec::{ContainerInfo, ContainerSpec, ImageConfig};
 use crate::stacks::{StackConfig, StackImages};
+use crate::subnets::SubnetPool;
 use crate::{ContainerRuntime, Result, RuntimeError};
 use async_trait::async_trait;
 use bollard::Docker;
@@ -38,6 +39,8 @@ pub struct DockerRuntime {
     /// Serializes `ensure_network` in this process: the engine's duplicate-name check is not
     /// atomic, and two concurrent creates could make two networks of one name.
     network_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Where the subnets of new networks come from.
+    subnets: SubnetPool,
 }
 
 impl DockerRuntime {
@@ -59,7 +62,14 @@ impl DockerRuntime {
             docker,
             slow,
             network_lock: Arc::default(),
+            subnets: SubnetPool::default(),
         })
+    }
+
+    /// Takes the subnets of the networks it creates from `pool` instead of the default.
+    pub fn with_subnet_pool(mut self, pool: SubnetPool) -> Self {
+        self.subnets = pool;
+        self
     }
 
     /// Checks that the engine answers.

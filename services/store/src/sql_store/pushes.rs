@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub(super) async fn record_push_release(db: &SqlStore, push: PushRelease) -> Result<Release> {
     let id = Uuid::new_v4();
     let created_at = now_ms();
-    let version = retry_on_unique_violation(|| insert_all(db, id, &push, created_at))
+    let (version, config) = retry_on_unique_violation(|| insert_all(db, id, &push, created_at))
         .await
         .map_err(|e| {
             if matches!(e, sqlx::Error::RowNotFound) {
@@ -38,9 +38,9 @@ pub(super) async fn record_push_release(db: &SqlStore, push: PushRelease) -> Res
         app_id,
         image,
         process_types,
-        config,
         description,
         user_id,
+        ..
     } = push.release;
     Ok(Release {
         id,
@@ -61,7 +61,7 @@ async fn insert_all(
     id: Uuid,
     push: &PushRelease,
     created_at: i64,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(i64, std::collections::BTreeMap<String, String>), sqlx::Error> {
     let new = &push.release;
     let app = new.app_id.to_string();
     let mut tx = db.begin_write().await?;
@@ -71,6 +71,22 @@ async fn insert_all(
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     let previous: Option<String> = current.try_get("current_release_id")?;
+    let mut new = new.clone();
+    new.config = match &previous {
+        Some(id) => {
+            let row = sqlx::query("SELECT config FROM releases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match row {
+                Some(row) => super::codec::json_map_column(&row, "config")
+                    .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+                None => Default::default(),
+            }
+        }
+        None => Default::default(),
+    };
+    let new = &new;
     let version = super::releases::insert_release_row(&mut tx, id, new, created_at).await?;
     let build = sqlx::query(
         "UPDATE builds SET status = $1, release_id = $2, finished_at = $3 \
@@ -122,7 +138,7 @@ async fn insert_all(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(version)
+    Ok((version, new.config.clone()))
 }
 
 const PENDING_COLUMNS: &str =
