@@ -70,6 +70,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(routes::config_vars::get).patch(routes::config_vars::update),
         )
         .route(
+            "/api/apps/{app}/formation",
+            get(routes::formation::list).patch(routes::formation::update),
+        )
+        .route("/api/apps/{app}/dynos", get(routes::formation::dynos))
+        .route(
             "/api/apps/{app}/sizes",
             get(routes::sizes::list).patch(routes::sizes::update),
         )

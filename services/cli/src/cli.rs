@@ -73,6 +73,12 @@ pub enum Command {
     /// Roll back to a release (default: the one before the current): a new release copying it
     #[command(name = "rollback", alias = "releases:rollback")]
     Rollback(RollbackArgs),
+    /// Show the app's processes, grouped by type
+    #[command(name = "ps", alias = "ps:list")]
+    Ps(ConfigArgs),
+    /// Show or change how many processes of each type run: web=3 worker+1 web-1
+    #[command(name = "scale", alias = "ps:scale")]
+    Scale(ScaleArgs),
     /// Show or change the memory (MiB) and CPU limits of process types: web=1024 or web=1024:0.5
     #[command(name = "ps:resize")]
     PsResize(ResizeArgs),
@@ -181,6 +187,15 @@ pub struct RollbackArgs {
     /// Release to roll back to, e.g. v3 [default: the one before the current]
     #[arg(value_name = "VERSION")]
     pub version: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// TYPE=N, TYPE+N or TYPE-N; none shows the formation
+    #[arg(value_name = "TYPE=N", allow_hyphen_values = true)]
+    pub changes: Vec<String>,
     #[command(flatten)]
     pub target: AppArgs,
 }

@@ -133,3 +133,34 @@ pub struct ConfigVarsChanged {
     pub config: std::collections::BTreeMap<String, String>,
     pub release: ReleaseInfo,
 }
+
+/// One process type of the formation (`GET/PATCH /api/apps/{app}/formation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormationEntry {
+    #[serde(rename = "type")]
+    pub process_type: String,
+    pub quantity: u32,
+    /// The command from the current release, when it declares the type.
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// `PATCH /api/apps/{app}/formation`: Heroku's batch update shape.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FormationUpdate {
+    pub updates: Vec<FormationEntry>,
+}
+
+/// One process (`GET /api/apps/{app}/dynos`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dyno {
+    /// `web.1`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub process_type: String,
+    /// `up` or `crashed`.
+    pub state: String,
+    /// `v3`.
+    pub release: Option<String>,
+    pub created_at: String,
+}

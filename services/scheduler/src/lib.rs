@@ -12,4 +12,4 @@ mod reconcile;
 mod scheduler;
 
 pub use config::SchedulerConfig;
-pub use scheduler::{ReleaseOutcome, Scheduler, SchedulerError};
+pub use scheduler::{ProcessView, ReleaseOutcome, Scheduler, SchedulerError};

@@ -27,6 +27,19 @@ pub enum SchedulerError {
     Runtime(#[from] RuntimeError),
 }
 
+/// One process of an app as `paas ps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessView {
+    /// `web.1`.
+    pub dyno: String,
+    pub process: String,
+    pub version: Option<i64>,
+    /// Running, or stopped (crashed or killed) and about to be replaced.
+    pub running: bool,
+    /// Unix seconds.
+    pub created: i64,
+}
+
 /// How a release's rollout ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseOutcome {
@@ -84,6 +97,31 @@ impl Scheduler {
             memory_mb: u32::try_from(self.config.memory_bytes / (1024 * 1024)).unwrap_or(u32::MAX),
             cpu_millis: u32::try_from(self.config.nano_cpus / 1_000_000).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The app's process containers as they are now, ordered by type and number.
+    pub async fn app_processes(&self, app: &str) -> Result<Vec<ProcessView>, SchedulerError> {
+        let mut filter = labels::process_filter(&self.config.instance_id);
+        filter.insert(labels::APP.to_string(), app.to_string());
+        let mut views: Vec<(Slot, ProcessView)> = self
+            .runtime
+            .list_containers(&filter)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let l = ProcessLabels::read(&c)?;
+                let view = ProcessView {
+                    dyno: l.slot.dyno(),
+                    process: l.slot.process.clone(),
+                    version: c.labels.get(labels::VERSION).and_then(|v| v.parse().ok()),
+                    running: c.state == ContainerState::Running,
+                    created: c.created,
+                };
+                Some((l.slot, view))
+            })
+            .collect();
+        views.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.version.cmp(&b.1.version)));
+        Ok(views.into_iter().map(|(_, v)| v).collect())
     }
 
     /// Removes the network of an app that no longer exists (its processes must be gone).

@@ -4,6 +4,7 @@ pub mod access;
 pub mod apps;
 pub mod authorizations;
 pub mod config_vars;
+pub mod formation;
 pub mod health;
 pub mod releases;
 pub mod session;

@@ -6,6 +6,7 @@ mod apps;
 mod auth;
 mod authorizations;
 mod config_vars;
+mod processes;
 mod releases;
 mod sizes;
 mod users;
@@ -31,6 +32,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::UsersAdd(args) => users::add(args),
         Command::UsersRemove(args) => users::remove(args),
         Command::PsResize(args) => sizes::resize(args),
+        Command::Ps(args) => processes::ps(args),
+        Command::Scale(args) => processes::scale(args),
         Command::Config(args) => config_vars::list(args),
         Command::ConfigGet(args) => config_vars::get(args),
         Command::ConfigSet(args) => config_vars::set(args),

@@ -1,0 +1,116 @@
+//! Formation and processes: how many processes of each type run (`paas scale`), and the
+//! processes that exist now (`paas ps`). A scale change is stored; the scheduler converges.
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::routes::app_for_user;
+use crate::state::ApiState;
+use crate::views::rfc3339;
+use axum::extract::{Path, State};
+use axum::Json;
+use paas_domain::api::{Dyno, FormationEntry, FormationUpdate};
+use paas_domain::formation::MAX_QUANTITY;
+use paas_store::App;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The current release's process types and commands (empty before the first deploy).
+async fn commands(state: &ApiState, app: &App) -> Result<BTreeMap<String, String>, ApiError> {
+    Ok(match app.current_release_id {
+        Some(id) => state
+            .store
+            .release_by_id(id)
+            .await?
+            .map(|r| r.process_types)
+            .unwrap_or_default(),
+        None => BTreeMap::new(),
+    })
+}
+
+async fn entries(state: &ApiState, app: &App) -> Result<Vec<FormationEntry>, ApiError> {
+    let commands = commands(state, app).await?;
+    let formation = state.store.formation(app.id).await?;
+    let mut types: Vec<&String> = commands.keys().filter(|t| *t != "release").collect();
+    types.extend(formation.keys().filter(|t| !commands.contains_key(*t)));
+    Ok(types
+        .into_iter()
+        .map(|t| FormationEntry {
+            process_type: t.clone(),
+            quantity: formation.get(t).copied().unwrap_or(0),
+            command: commands.get(t).cloned(),
+        })
+        .collect())
+}
+
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<FormationEntry>>, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    Ok(Json(entries(&state, &app).await?))
+}
+
+pub async fn update(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<FormationUpdate>,
+) -> Result<Json<Vec<FormationEntry>>, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    if body.updates.is_empty() {
+        return Err(ApiError::Invalid("No process type to scale.".to_string()));
+    }
+    let commands = commands(&state, &app).await?;
+    let mut formation = state.store.formation(app.id).await?;
+    for update in &body.updates {
+        if !commands.contains_key(&update.process_type) || update.process_type == "release" {
+            return Err(ApiError::Invalid(format!(
+                "Couldn't find that process type ({}); the current release declares: {}.",
+                update.process_type,
+                if commands.is_empty() {
+                    "none (deploy first)".to_string()
+                } else {
+                    commands.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )));
+        }
+        if update.quantity > MAX_QUANTITY {
+            return Err(ApiError::Invalid(format!(
+                "{} processes of one type is more than the limit of {MAX_QUANTITY}.",
+                update.quantity
+            )));
+        }
+        formation.insert(update.process_type.clone(), update.quantity);
+    }
+    state.store.set_formation(app.id, &formation).await?;
+    tracing::info!(app = %app.name, user = %user.email, formation = ?formation, "scaled");
+    state.scheduler.wake();
+    Ok(Json(entries(&state, &app).await?))
+}
+
+pub async fn dynos(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<Dyno>>, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    let processes = state
+        .scheduler
+        .app_processes(&app.name)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(
+        processes
+            .into_iter()
+            .map(|p| Dyno {
+                name: p.dyno,
+                process_type: p.process,
+                state: if p.running { "up" } else { "crashed" }.to_string(),
+                release: p.version.map(|v| format!("v{v}")),
+                created_at: rfc3339(p.created * 1000),
+            })
+            .collect(),
+    ))
+}
