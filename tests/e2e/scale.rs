@@ -82,3 +82,38 @@ fn scale_up_and_down_spreads_requests_and_a_killed_process_is_replaced() {
     });
     assert_eq!(answering(&paasd, &app, 10), ["web.1".to_string()].into());
 }
+
+#[test]
+fn a_crashing_process_is_restarted_with_backoff_and_shown_crashed() {
+    let paasd = Paasd::start();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-crashing-worker");
+    let app = app_name("crashy");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    user.paas(&repo, &["scale", "worker=1"]).ok();
+
+    // Over 30 s, restarts at once and then after 1, 2, 4, 8, 16 s: about six starts, where
+    // restarting without a pause would make dozens.
+    let started = Instant::now();
+    let mut saw_crashed = false;
+    while started.elapsed() < Duration::from_secs(30) {
+        let ps = user.paas(&repo, &["ps"]).ok();
+        saw_crashed |= ps.stdout.contains("worker.1: crashed");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let restarts = paasd
+        .log()
+        .lines()
+        .filter(|l| l.contains("process stopped; starting it again") && l.contains("worker.1"))
+        .count();
+    assert!(
+        (3..=9).contains(&restarts),
+        "{restarts} restarts in 30 s:\n{}",
+        paasd.log()
+    );
+    assert!(saw_crashed, "paas ps never showed the crashed worker");
+    // The web process is not affected.
+    assert_eq!(paasd.get_app(&app, "/").0, 200);
+}

@@ -21,6 +21,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("python-hanging-build", "Python"),
     ("python-echo", "Python"),
     ("python-env", "Python"),
+    ("python-crashing-worker", "Python"),
 ];
 
 fn planned(app: &str) -> String {
@@ -58,6 +59,7 @@ detect_case!(detects_python_failing, "python-failing");
 detect_case!(detects_python_hanging_build, "python-hanging-build");
 detect_case!(detects_python_echo, "python-echo");
 detect_case!(detects_python_env, "python-env");
+detect_case!(detects_python_crashing_worker, "python-crashing-worker");
 
 #[test]
 fn every_sample_app_has_an_expectation() {

@@ -5,6 +5,7 @@
 //! no longer wanted, and publishes the route table. Because a pass derives everything from
 //! those two sources, paasd can be killed at any point and the next pass picks up from there.
 
+mod backoff;
 mod config;
 mod health;
 mod labels;

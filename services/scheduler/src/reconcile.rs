@@ -74,6 +74,9 @@ pub struct PlanInput<'a> {
     /// Unix milliseconds.
     pub now: i64,
     pub health_timeout: Duration,
+    /// Slots waiting out a crash backoff: not started yet, and their stopped process is kept
+    /// until then (so `ps` shows it crashed).
+    pub held: &'a BTreeSet<Slot>,
 }
 
 pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
@@ -98,8 +101,10 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
     let mut old: Vec<&Observed> = Vec::new();
     for c in input.observed {
         if !c.running {
-            plan.remove
-                .push((c.id.clone(), c.slot.clone(), RemoveReason::Exited));
+            if !(input.held.contains(&c.slot) && desired.contains(&c.slot)) {
+                plan.remove
+                    .push((c.id.clone(), c.slot.clone(), RemoveReason::Exited));
+            }
         } else if !desired.contains(&c.slot) {
             plan.remove
                 .push((c.id.clone(), c.slot.clone(), RemoveReason::NotWanted));
@@ -118,6 +123,7 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
 
     for slot in &desired {
         match current.get(slot) {
+            None if input.held.contains(slot) => plan.in_progress = true,
             None => {
                 plan.start.push(slot.clone());
                 plan.in_progress = true;
@@ -215,6 +221,7 @@ mod tests {
             observed,
             now,
             health_timeout: Duration::from_secs(60),
+            held: &BTreeSet::new(),
         })
     }
 
@@ -332,5 +339,24 @@ mod tests {
         );
         // A type without a key of its own keeps the release id.
         assert_eq!(r.key("worker"), "r1");
+    }
+
+    #[test]
+    fn a_held_slot_is_not_started_and_its_stopped_process_is_kept() {
+        let r = release("r1", false);
+        let observed = [web("dead", "r1", 1, false, false)];
+        let formation: BTreeMap<String, u32> = [("web".to_string(), 1)].into();
+        let held = BTreeSet::from([slot("web", 1)]);
+        let plan = plan_app(&PlanInput {
+            release: Some(&r),
+            formation: &formation,
+            observed: &observed,
+            now: 0,
+            health_timeout: Duration::from_secs(60),
+            held: &held,
+        });
+        assert!(plan.start.is_empty());
+        assert!(plan.remove.is_empty());
+        assert!(plan.in_progress);
     }
 }

@@ -1,6 +1,7 @@
 //! The scheduler: gathers desired and actual state, plans each app, carries the plan out, and
 //! publishes the route table. Runs as a loop woken by changes, and on demand.
 
+use crate::backoff::CrashTracker;
 use crate::config::SchedulerConfig;
 use crate::health::answers_http;
 use crate::labels::{self, ProcessLabels, Slot};
@@ -57,6 +58,8 @@ pub struct Scheduler {
     wake: Notify,
     /// Serialises passes; holds the ids of containers that passed their health check.
     healthy: Mutex<HashSet<String>>,
+    /// Crash counts and backoff per process slot.
+    crashes: std::sync::Mutex<CrashTracker>,
 }
 
 impl Scheduler {
@@ -73,6 +76,7 @@ impl Scheduler {
             config,
             wake: Notify::new(),
             healthy: Mutex::new(HashSet::new()),
+            crashes: std::sync::Mutex::new(CrashTracker::default()),
         })
     }
 
@@ -126,6 +130,10 @@ impl Scheduler {
 
     /// Removes the network of an app that no longer exists (its processes must be gone).
     pub async fn remove_app_network(&self, app: &str) -> Result<(), SchedulerError> {
+        self.crashes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(app);
         Ok(self
             .runtime
             .remove_network(&self.config.app_network(app))
@@ -261,7 +269,25 @@ impl Scheduler {
         };
         let formation = self.store.formation(app.id).await?;
         let sizes = self.resized_types(app).await?;
+        let created: HashMap<String, i64> = containers
+            .iter()
+            .map(|(c, _)| (c.id.clone(), c.created))
+            .collect();
         let observed = self.observe(containers, healthy).await;
+        let now = now_ms();
+        let (crashes, held) = self
+            .crashes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(&app.name, &observed, &created, now);
+        for crash in crashes {
+            tracing::warn!(
+                dyno = %crash.slot.dyno(),
+                crashes = crash.count,
+                "process stopped; starting it again in {}s",
+                crash.restart_in.as_secs()
+            );
+        }
         // A release without an image (config set before the first deploy) runs nothing.
         let desired = release
             .as_ref()
@@ -280,8 +306,9 @@ impl Scheduler {
             release: desired.as_ref(),
             formation: &formation,
             observed: &observed,
-            now: now_ms(),
+            now,
             health_timeout: self.config.health_timeout,
+            held: &held,
         });
         if !plan.start.is_empty() {
             self.runtime
@@ -359,7 +386,7 @@ impl Scheduler {
         // them is published.
         for (id, slot, reason) in &plan.remove {
             if *reason == RemoveReason::Exited {
-                tracing::warn!(dyno = %slot.dyno(), "process exited; replacing it");
+                tracing::info!(dyno = %slot.dyno(), "removing the stopped process");
                 self.runtime.remove_container(id, Duration::ZERO).await?;
                 healthy.remove(id);
             }
