@@ -22,6 +22,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("python-echo", "Python"),
     ("python-env", "Python"),
     ("python-crashing-worker", "Python"),
+    ("python-threaded", "Python"),
 ];
 
 fn planned(app: &str) -> String {
@@ -60,6 +61,7 @@ detect_case!(detects_python_hanging_build, "python-hanging-build");
 detect_case!(detects_python_echo, "python-echo");
 detect_case!(detects_python_env, "python-env");
 detect_case!(detects_python_crashing_worker, "python-crashing-worker");
+detect_case!(detects_python_threaded, "python-threaded");
 
 #[test]
 fn every_sample_app_has_an_expectation() {

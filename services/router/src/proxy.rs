@@ -42,16 +42,10 @@ impl Default for ProxyConfig {
 /// Per-process bookkeeping shared by all requests.
 #[derive(Default)]
 struct BackendStats {
-    in_flight: Mutex<HashMap<SocketAddr, Arc<AtomicUsize>>>,
     benched_until: Mutex<HashMap<SocketAddr, Instant>>,
 }
 
 impl BackendStats {
-    fn counter(&self, addr: SocketAddr) -> Arc<AtomicUsize> {
-        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(addr).or_default().clone()
-    }
-
     fn is_benched(&self, addr: SocketAddr, now: Instant) -> bool {
         let map = self.benched_until.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&addr).is_some_and(|until| *until > now)
@@ -159,7 +153,7 @@ impl Proxy {
             let mut forward = Request::from_parts(parts.clone(), this_body);
             *forward.uri_mut() = backend_uri(backend.addr, &parts.uri);
             let _in_flight = {
-                let counter = self.stats.counter(backend.addr);
+                let counter = self.table.counter(backend.addr);
                 counter.fetch_add(1, Ordering::Relaxed);
                 InFlight(counter)
             };
@@ -249,7 +243,7 @@ impl Proxy {
                 let mut rng = rand::thread_rng();
                 let a = pool[rng.gen_range(0..n)];
                 let b = pool[rng.gen_range(0..n)];
-                let load = |x: &Backend| self.stats.counter(x.addr).load(Ordering::Relaxed);
+                let load = |x: &Backend| self.table.in_flight(x.addr);
                 Some(if load(b) < load(a) { b } else { a })
             }
         }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// One web process of an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +24,13 @@ pub struct RouteTable {
     pub apps: HashMap<String, AppRoute>,
 }
 
-/// Shared handle to the current table; cheap to clone.
+/// Shared handle to the current table and to the count of requests in flight per process;
+/// cheap to clone. The scheduler reads the counts to let a retired process finish its
+/// requests before it is stopped.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTableHandle {
     current: Arc<RwLock<Arc<RouteTable>>>,
+    in_flight: Arc<Mutex<HashMap<SocketAddr, Arc<AtomicUsize>>>>,
 }
 
 impl RouteTableHandle {
@@ -48,6 +52,29 @@ impl RouteTableHandle {
         match self.current.write() {
             Ok(mut guard) => *guard = table,
             Err(poisoned) => *poisoned.into_inner() = table,
+        }
+    }
+
+    /// The shared in-flight counter of the process at `addr`.
+    pub(crate) fn counter(&self, addr: SocketAddr) -> Arc<AtomicUsize> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(addr).or_default().clone()
+    }
+
+    /// Requests the router has in flight to the process at `addr` now.
+    pub fn in_flight(&self, addr: SocketAddr) -> usize {
+        let map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&addr).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Forgets the counter of a process that is gone (once nothing is in flight to it).
+    pub fn forget_backend(&self, addr: SocketAddr) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if map
+            .get(&addr)
+            .is_some_and(|c| c.load(Ordering::Relaxed) == 0)
+        {
+            map.remove(&addr);
         }
     }
 

@@ -60,6 +60,8 @@ pub struct Scheduler {
     healthy: Mutex<HashSet<String>>,
     /// Crash counts and backoff per process slot.
     crashes: std::sync::Mutex<CrashTracker>,
+    /// Containers being stopped in the background: no longer observed, routed or counted.
+    retiring: Arc<std::sync::Mutex<HashSet<String>>>,
 }
 
 impl Scheduler {
@@ -77,6 +79,7 @@ impl Scheduler {
             wake: Notify::new(),
             healthy: Mutex::new(HashSet::new()),
             crashes: std::sync::Mutex::new(CrashTracker::default()),
+            retiring: Arc::default(),
         })
     }
 
@@ -211,17 +214,26 @@ impl Scheduler {
                     .push((container, l)),
                 _ => {
                     tracing::info!(container = %container.name, "removing process of an app that no longer exists");
-                    self.runtime
+                    // A failure here must not hold back the other apps' routes: next pass.
+                    match self
+                        .runtime
                         .remove_container(&container.id, Duration::ZERO)
-                        .await?;
-                    healthy.remove(&container.id);
+                        .await
+                    {
+                        Ok(()) => {
+                            healthy.remove(&container.id);
+                        }
+                        Err(e) => {
+                            tracing::warn!(container = %container.name, "could not remove it (next pass retries): {e}")
+                        }
+                    }
                 }
             }
         }
 
         let mut table = RouteTable::default();
         let mut busy = false;
-        let mut retire: Vec<(String, Slot)> = Vec::new();
+        let mut retire: Vec<(String, Slot, Option<SocketAddr>)> = Vec::new();
         for app in &apps {
             let containers = by_app.remove(&app.name).unwrap_or_default();
             let span = tracing::info_span!("reconcile", app = %app.name);
@@ -246,13 +258,40 @@ impl Scheduler {
             }
         }
         self.routes.publish(table);
-        // Only now that no route points at them: retire the previous releases' processes.
-        for (id, slot) in retire {
-            tracing::info!(dyno = %slot.dyno(), "retiring a process that no route points at any more");
-            self.runtime
-                .remove_container(&id, self.config.stop_grace)
-                .await?;
+        // Only now that no route points at them: retire them, each in a task of its own, so
+        // that no pass (and no other app) waits out a process's stop grace.
+        for (id, slot, addr) in retire {
+            if !self
+                .retiring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.clone())
+            {
+                continue;
+            }
             healthy.remove(&id);
+            tracing::info!(dyno = %slot.dyno(), "retiring a process that no route points at any more");
+            let (runtime, routes, retiring, grace) = (
+                self.runtime.clone(),
+                self.routes.clone(),
+                self.retiring.clone(),
+                self.config.stop_grace,
+            );
+            tokio::spawn(async move {
+                if let Some(addr) = addr {
+                    drain(&routes, addr, grace).await;
+                }
+                if let Err(e) = runtime.remove_container(&id, grace).await {
+                    tracing::warn!(dyno = %slot.dyno(), "could not retire the process (next pass retries): {e}");
+                }
+                if let Some(addr) = addr {
+                    routes.forget_backend(addr);
+                }
+                retiring
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+            });
         }
         Ok(busy)
     }
@@ -262,13 +301,20 @@ impl Scheduler {
         app: &App,
         containers: Vec<(ContainerInfo, ProcessLabels)>,
         healthy: &mut HashSet<String>,
-    ) -> Result<(AppRoute, bool, Vec<(String, Slot)>), SchedulerError> {
+    ) -> Result<(AppRoute, bool, Vec<(String, Slot, Option<SocketAddr>)>), SchedulerError> {
         let release = match app.current_release_id {
             Some(id) => self.store.release_by_id(id).await?,
             None => None,
         };
         let formation = self.store.formation(app.id).await?;
         let sizes = self.resized_types(app).await?;
+        let containers: Vec<(ContainerInfo, ProcessLabels)> = {
+            let retiring = self.retiring.lock().unwrap_or_else(|p| p.into_inner());
+            containers
+                .into_iter()
+                .filter(|(c, _)| !retiring.contains(&c.id))
+                .collect()
+        };
         let created: HashMap<String, i64> = containers
             .iter()
             .map(|(c, _)| (c.id.clone(), c.created))
@@ -331,7 +377,10 @@ impl Scheduler {
             .remove
             .iter()
             .filter(|(_, _, reason)| *reason != RemoveReason::Exited)
-            .map(|(id, slot, _)| (id.clone(), slot.clone()))
+            .map(|(id, slot, _)| {
+                let addr = observed.iter().find(|o| &o.id == id).and_then(|o| o.addr);
+                (id.clone(), slot.clone(), addr)
+            })
             .collect();
         Ok((route, plan.in_progress || !plan.start.is_empty(), replaced))
     }
@@ -504,6 +553,17 @@ impl Scheduler {
             init: true,
             ..Default::default()
         }
+    }
+}
+
+/// Waits until the router has no request in flight to `addr` (at most `limit`). A request
+/// that picked the process from the table just before it was replaced may not have counted
+/// itself yet, hence the short pause first.
+async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let deadline = tokio::time::Instant::now() + limit;
+    while routes.in_flight(addr) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
