@@ -142,21 +142,22 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
     }
 
     let serving = |c: &Observed| c.slot.process == "web" && c.ready && c.running;
+    // The new processes that answer, and every older one that still serves (its slot's new
+    // process not ready yet): during a rollout, never fewer than before.
     let mut backends: Vec<(SocketAddr, String)> = current
         .values()
+        .copied()
         .filter(|c| serving(c))
+        .chain(
+            input
+                .observed
+                .iter()
+                .filter(|c| Some(c.release_id.as_str()) != current_key(&c.slot.process))
+                .filter(|c| serving(c))
+                .filter(|c| !plan.remove.iter().any(|(id, _, _)| *id == c.id)),
+        )
         .filter_map(|c| c.addr.map(|a| (a, c.slot.dyno())))
         .collect();
-    if backends.is_empty() {
-        // Rollout in progress: the previous release keeps serving until the new one answers.
-        backends = input
-            .observed
-            .iter()
-            .filter(|c| Some(c.release_id.as_str()) != current_key(&c.slot.process) && serving(c))
-            .filter(|c| !plan.remove.iter().any(|(id, _, _)| *id == c.id))
-            .filter_map(|c| c.addr.map(|a| (a, c.slot.dyno())))
-            .collect();
-    }
     backends.sort();
     plan.backends = backends;
 
@@ -358,5 +359,32 @@ mod tests {
         assert!(plan.start.is_empty());
         assert!(plan.remove.is_empty());
         assert!(plan.in_progress);
+    }
+
+    #[test]
+    fn a_rollout_of_three_keeps_three_routed() {
+        let r = release("r2", true);
+        let at = |mut o: Observed, last: u8| {
+            o.addr = Some(format!("10.0.1.{last}:5000").parse().unwrap());
+            o
+        };
+        let observed = [
+            at(web("old1", "r1", 1, true, true), 1),
+            at(web("old2", "r1", 2, true, true), 2),
+            at(web("old3", "r1", 3, true, true), 3),
+            at(web("new1", "r2", 1, true, true), 11),
+            at(web("new2", "r2", 2, true, false), 12),
+        ];
+        let plan = run(Some(&r), &[("web", 3)], &observed, 1000);
+        assert_eq!(
+            plan.remove,
+            vec![("old1".into(), slot("web", 1), RemoveReason::Replaced)]
+        );
+        let routed: Vec<String> = plan.backends.iter().map(|(a, _)| a.to_string()).collect();
+        assert_eq!(
+            routed,
+            ["10.0.1.2:5000", "10.0.1.3:5000", "10.0.1.11:5000"],
+            "new web.1 and the old web.2 and web.3"
+        );
     }
 }
