@@ -75,10 +75,45 @@ fn scale_up_and_down_spreads_requests_and_a_killed_process_is_replaced() {
         String::from_utf8_lossy(&out.stdout).trim() == "true" && answering(&paasd, &app, 30) == all
     });
 
+    // A rolling restart gives every web process a new container; `ps:stop` replaces one.
+    let restart = user.paas(&repo, &["restart", "web"]).ok();
+    assert!(
+        restart.stderr.contains("Restarting web processes of"),
+        "{restart:?}"
+    );
+    let restarted: Vec<String> = (1..=3).map(|i| format!("{app}.web.{i}.v1-r1")).collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut now = paasd.containers();
+        now.sort();
+        if now == restarted {
+            break;
+        }
+        assert!(Instant::now() < deadline, "after the restart: {now:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let id = |name: &str| {
+        let out = Command::new("docker")
+            .args(["inspect", "-f", "{{.Id}}", name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let before = id(&restarted[0]);
+    user.paas(&repo, &["ps:stop", "web.1"]).ok();
+    wait_for("web.1 replaced after ps:stop", || {
+        let now = id(&restarted[0]);
+        !now.is_empty() && now != before && answering(&paasd, &app, 30) == all
+    });
+    user.paas(&repo, &["ps:stop", "web.9"])
+        .fails_with_one_line();
+    user.paas(&repo, &["restart", "nosuchtype"])
+        .fails_with_one_line();
+
     let down = user.paas(&repo, &["scale", "web-2"]).ok();
     assert!(down.stderr.contains("done, now running web=1"), "{down:?}");
     wait_for("one web process", || {
-        paasd.containers() == vec![format!("{app}.web.1.v1")]
+        paasd.containers() == vec![format!("{app}.web.1.v1-r1")]
     });
     assert_eq!(answering(&paasd, &app, 10), ["web.1".to_string()].into());
 }

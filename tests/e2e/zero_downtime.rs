@@ -1,5 +1,5 @@
 //! Zero downtime as a number: 16 clients keep requests in flight without pause through a
-//! deploy, a config change, a rollback, a scale up and down and a resize, and not one request
+//! deploy, a config change, a rollback, a scale up and down, a restart and a resize, and not one request
 //! fails.
 
 use paas_e2e::{app_name, Paasd, User, ADMIN_EMAIL, ADMIN_PASSWORD};
@@ -106,7 +106,9 @@ fn no_request_fails_through_deploys_config_changes_rollbacks_and_scaling() {
     std::thread::sleep(Duration::from_secs(3));
     user.paas(&repo, &["scale", "web=1"]).ok();
     std::thread::sleep(Duration::from_secs(3));
-    // A resize restarts the process.
+    // A rolling restart, then a resize.
+    user.paas(&repo, &["restart"]).ok();
+    std::thread::sleep(Duration::from_secs(4));
     user.paas(&repo, &["ps:resize", "web=256"]).ok();
     std::thread::sleep(Duration::from_secs(4));
     let (ok, failures) = load.finish();

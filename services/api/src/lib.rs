@@ -73,7 +73,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/api/apps/{app}/formation",
             get(routes::formation::list).patch(routes::formation::update),
         )
-        .route("/api/apps/{app}/dynos", get(routes::formation::dynos))
+        .route(
+            "/api/apps/{app}/dynos",
+            get(routes::formation::dynos).delete(routes::formation::restart_all),
+        )
+        .route(
+            "/api/apps/{app}/dynos/{dyno}",
+            delete(routes::formation::restart_one),
+        )
+        .route(
+            "/api/apps/{app}/dynos/{dyno}/actions/stop",
+            post(routes::formation::stop_dyno),
+        )
         .route(
             "/api/apps/{app}/sizes",
             get(routes::sizes::list).patch(routes::sizes::update),

@@ -76,6 +76,12 @@ pub enum Command {
     /// Show the app's processes, grouped by type
     #[command(name = "ps", alias = "ps:list")]
     Ps(ConfigArgs),
+    /// Restart processes one by one, new beside old (all, one TYPE, or replace one TYPE.N)
+    #[command(name = "restart", alias = "ps:restart")]
+    Restart(RestartArgs),
+    /// Stop one process (e.g. web.1); a new one replaces it
+    #[command(name = "ps:stop", alias = "stop")]
+    PsStop(DynoArg),
     /// Show or change how many processes of each type run: web=3 worker+1 web-1
     #[command(name = "scale", alias = "ps:scale")]
     Scale(ScaleArgs),
@@ -189,6 +195,24 @@ pub struct RollbackArgs {
     pub version: Option<String>,
     #[command(flatten)]
     pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// A process type (web) or one process (web.1); none restarts every type
+    #[arg(value_name = "TYPE|TYPE.N")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DynoArg {
+    /// The process, e.g. web.1
+    #[arg(value_name = "TYPE.N")]
+    pub dyno: String,
+    #[command(flatten)]
+    pub app: AppArgs,
 }
 
 #[derive(Debug, Args)]

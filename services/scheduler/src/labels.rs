@@ -13,6 +13,23 @@ pub const INDEX: &str = "paas.index";
 /// Set on processes that run with a size of their own (`ps:resize`), e.g. `1024m500c`.
 pub const SIZE: &str = "paas.size";
 
+/// Set on processes started after a `paas restart` of their type: the type's generation.
+pub const RESTART: &str = "paas.restart";
+
+/// What a process must carry to count as current: its release, plus its size when resized and
+/// its restart generation when restarted (`<release>~1024m500c~r2`).
+pub fn deployment_key(release: &str, size: Option<&str>, restart: Option<u64>) -> String {
+    let mut key = release.to_string();
+    if let Some(size) = size {
+        key.push('~');
+        key.push_str(size);
+    }
+    if let Some(generation) = restart {
+        key.push_str(&format!("~r{generation}"));
+    }
+    key
+}
+
 /// The role value of long-running app processes.
 pub const ROLE_PROCESS: &str = "process";
 
@@ -34,8 +51,7 @@ impl Slot {
 #[derive(Debug, Clone)]
 pub struct ProcessLabels {
     pub app: String,
-    /// The release id, followed by `~<size>` for a process with a size of its own: the key
-    /// the reconcile plan compares with the desired one.
+    /// The deployment key (`deployment_key`) the reconcile plan compares with the desired one.
     pub release: String,
     pub slot: Slot,
 }
@@ -45,10 +61,11 @@ impl ProcessLabels {
         let get = |k: &str| container.labels.get(k).cloned();
         Some(Self {
             app: get(APP)?,
-            release: match get(SIZE) {
-                Some(size) => format!("{}~{size}", get(RELEASE)?),
-                None => get(RELEASE)?,
-            },
+            release: deployment_key(
+                &get(RELEASE)?,
+                get(SIZE).as_deref(),
+                get(RESTART).and_then(|g| g.parse().ok()),
+            ),
             slot: Slot {
                 process: get(PROCESS)?,
                 index: get(INDEX)?.parse().ok()?,

@@ -131,6 +131,29 @@ impl Scheduler {
         Ok(views.into_iter().map(|(_, v)| v).collect())
     }
 
+    /// Stops the process `dyno` (e.g. `web.1`) of `app`; the next pass starts a new one in its
+    /// slot, as Heroku's `ps:stop` does. Returns how many containers were stopped.
+    pub async fn stop_process(
+        &self,
+        app: &str,
+        process: &str,
+        index: u32,
+    ) -> Result<usize, SchedulerError> {
+        let mut filter = labels::process_filter(&self.config.instance_id);
+        filter.insert(labels::APP.to_string(), app.to_string());
+        filter.insert(labels::PROCESS.to_string(), process.to_string());
+        filter.insert(labels::INDEX.to_string(), index.to_string());
+        let containers = self.runtime.list_containers(&filter).await?;
+        for c in &containers {
+            tracing::info!(app, dyno = %format!("{process}.{index}"), "stopping process on request");
+            self.runtime
+                .remove_container(&c.id, self.config.stop_grace)
+                .await?;
+        }
+        self.wake();
+        Ok(containers.len())
+    }
+
     /// Removes the network of an app that no longer exists (its processes must be gone).
     pub async fn remove_app_network(&self, app: &str) -> Result<(), SchedulerError> {
         self.crashes
@@ -308,6 +331,7 @@ impl Scheduler {
         };
         let formation = self.store.formation(app.id).await?;
         let sizes = self.resized_types(app).await?;
+        let restarts = self.store.restart_generations(app.id).await?;
         let containers: Vec<(ContainerInfo, ProcessLabels)> = {
             let retiring = self.retiring.lock().unwrap_or_else(|p| p.into_inner());
             containers
@@ -343,9 +367,19 @@ impl Scheduler {
                 pending: r.status == ReleaseStatus::Pending,
                 created_at: r.created_at,
                 process_types: r.process_types.keys().cloned().collect(),
-                keys: sizes
-                    .iter()
-                    .map(|(process, size)| (process.clone(), format!("{}~{}", r.id, size.key())))
+                keys: r
+                    .process_types
+                    .keys()
+                    .filter(|t| sizes.contains_key(*t) || restarts.contains_key(*t))
+                    .map(|t| {
+                        let size = sizes.get(t).map(ProcessSize::key);
+                        let key = labels::deployment_key(
+                            &r.id.to_string(),
+                            size.as_deref(),
+                            restarts.get(t).copied(),
+                        );
+                        (t.clone(), key)
+                    })
                     .collect(),
             });
         let plan = plan_app(&PlanInput {
@@ -361,7 +395,7 @@ impl Scheduler {
                 .ensure_network(&self.config.app_network(&app.name))
                 .await?;
         }
-        self.execute(app, release.as_ref(), &plan, &sizes, healthy)
+        self.execute(app, release.as_ref(), &plan, &sizes, &restarts, healthy)
             .await?;
         let route = AppRoute {
             backends: plan
@@ -428,6 +462,7 @@ impl Scheduler {
         release: Option<&Release>,
         plan: &AppPlan,
         sizes: &BTreeMap<String, ProcessSize>,
+        restarts: &BTreeMap<String, u64>,
         healthy: &mut HashSet<String>,
     ) -> Result<(), SchedulerError> {
         // Only processes that already stopped go now; the ones still serving (replaced, or no
@@ -442,7 +477,8 @@ impl Scheduler {
         }
         if let Some(release) = release {
             for slot in &plan.start {
-                self.start_process(app, release, slot, sizes.get(&slot.process))
+                let restart = restarts.get(&slot.process).copied();
+                self.start_process(app, release, slot, sizes.get(&slot.process), restart)
                     .await?;
             }
             match plan.verdict {
@@ -483,11 +519,12 @@ impl Scheduler {
         release: &Release,
         slot: &Slot,
         size: Option<&ProcessSize>,
+        restart: Option<u64>,
     ) -> Result<(), SchedulerError> {
         let Some(command) = release.process_types.get(&slot.process) else {
             return Ok(());
         };
-        let spec = self.process_spec(app, release, slot, command, size);
+        let spec = self.process_spec(app, release, slot, command, size, restart);
         let id = match self.runtime.create_container(&spec).await {
             Err(RuntimeError::Conflict(_)) => {
                 // A leftover with the same name (e.g. from an interrupted pass): replace it.
@@ -510,6 +547,7 @@ impl Scheduler {
         slot: &Slot,
         command: &str,
         size: Option<&ProcessSize>,
+        restart: Option<u64>,
     ) -> ContainerSpec {
         let mut env: BTreeMap<String, String> = release.config.clone();
         env.insert("PORT".to_string(), self.config.web_port.to_string());
@@ -538,6 +576,10 @@ impl Scheduler {
             }
             None => (self.config.memory_bytes, self.config.nano_cpus),
         };
+        if let Some(generation) = restart {
+            labels.insert(labels::RESTART.to_string(), generation.to_string());
+            name = format!("{name}-r{generation}");
+        }
         ContainerSpec {
             name: Some(name),
             image: release.image.clone(),

@@ -146,6 +146,12 @@ pub trait Store: Send + Sync + 'static {
         sizes: &BTreeMap<String, ProcessSize>,
     ) -> Result<()>;
 
+    /// Process type -> how many times it was restarted (`paas restart`); absent = never.
+    async fn restart_generations(&self, app_id: Uuid) -> Result<BTreeMap<String, u64>>;
+    /// Raises the restart generation of each type by one. `StoreError::NotFound` when there is
+    /// no such app.
+    async fn bump_restarts(&self, app_id: Uuid, types: &[String]) -> Result<()>;
+
     // --- formation
     /// Process type -> quantity; empty when never set.
     async fn formation(&self, app_id: Uuid) -> Result<Formation>;

@@ -227,6 +227,14 @@ impl Store for SqlStore {
         sizes::set_process_sizes(self, app_id, sizes).await
     }
 
+    async fn restart_generations(&self, app_id: Uuid) -> Result<BTreeMap<String, u64>> {
+        sizes::restart_generations(self, app_id).await
+    }
+
+    async fn bump_restarts(&self, app_id: Uuid, types: &[String]) -> Result<()> {
+        sizes::bump_restarts(self, app_id, types).await
+    }
+
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {
         apps::formation(self, app_id).await
     }

@@ -1159,8 +1159,16 @@ async fn process_sizes_set_and_kept_per_type(db: &TestDb) {
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+    assert!(store.restart_generations(web.id).await.unwrap().is_empty());
+    let both = ["web".to_string(), "worker".to_string()];
+    store.bump_restarts(web.id, &both).await.unwrap();
+    store.bump_restarts(web.id, &both[..1]).await.unwrap();
+    let generations = store.restart_generations(web.id).await.unwrap();
+    assert_eq!((generations["web"], generations["worker"]), (2, 1));
+    assert!(store.bump_restarts(Uuid::new_v4(), &both).await.is_err());
     store.delete_app(web.id).await.unwrap();
     assert!(store.process_sizes(web.id).await.unwrap().is_empty());
+    assert!(store.restart_generations(web.id).await.unwrap().is_empty());
 }
 
 async fn config_changes_and_rollbacks_are_releases(db: &TestDb) {

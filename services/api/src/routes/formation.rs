@@ -8,6 +8,7 @@ use crate::routes::app_for_user;
 use crate::state::ApiState;
 use crate::views::rfc3339;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use paas_domain::api::{Dyno, FormationEntry, FormationUpdate};
 use paas_domain::formation::MAX_QUANTITY;
@@ -113,4 +114,111 @@ pub async fn dynos(
             })
             .collect(),
     ))
+}
+
+/// The process types `target` names: every type of the current release when `None`.
+async fn restart_types(
+    state: &ApiState,
+    app: &App,
+    target: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    let commands = commands(state, app).await?;
+    let types: Vec<String> = match target {
+        None => commands.into_keys().filter(|t| t != "release").collect(),
+        Some(t) if commands.contains_key(t) && t != "release" => vec![t.to_string()],
+        Some(t) => {
+            return Err(ApiError::NotFound(format!(
+                "Couldn't find that process type ({t})."
+            )))
+        }
+    };
+    if types.is_empty() {
+        return Err(ApiError::Invalid(format!(
+            "{} has no processes to restart.",
+            app.name
+        )));
+    }
+    Ok(types)
+}
+
+/// `DELETE /api/apps/{app}/dynos`: a rolling restart of every process type.
+pub async fn restart_all(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    let types = restart_types(&state, &app, None).await?;
+    state.store.bump_restarts(app.id, &types).await?;
+    tracing::info!(app = %app.name, user = %user.email, ?types, "restart");
+    state.scheduler.wake();
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `DELETE /api/apps/{app}/dynos/{name}`: `web` restarts the type (rolling), `web.1` stops that
+/// process so that a new one replaces it.
+pub async fn restart_one(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path((name, target)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    if let Some((process, index)) = parse_dyno(&target) {
+        stop(&state, &app, process, index).await?;
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let types = restart_types(&state, &app, Some(&target)).await?;
+    state.store.bump_restarts(app.id, &types).await?;
+    tracing::info!(app = %app.name, user = %user.email, ?types, "restart");
+    state.scheduler.wake();
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /api/apps/{app}/dynos/{name}/actions/stop` (`paas ps:stop web.1`).
+pub async fn stop_dyno(
+    State(state): State<Arc<ApiState>>,
+    AuthUser(user): AuthUser,
+    Path((name, dyno)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let app = app_for_user(&state, &user, &name).await?;
+    let (process, index) = parse_dyno(&dyno)
+        .ok_or_else(|| ApiError::Invalid(format!("{dyno:?} is not a process like web.1.")))?;
+    stop(&state, &app, process, index).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn stop(state: &ApiState, app: &App, process: &str, index: u32) -> Result<(), ApiError> {
+    let stopped = state
+        .scheduler
+        .stop_process(&app.name, process, index)
+        .await
+        .map_err(ApiError::internal)?;
+    if stopped == 0 {
+        return Err(ApiError::NotFound(format!(
+            "{} has no process {process}.{index}.",
+            app.name
+        )));
+    }
+    Ok(())
+}
+
+/// `web.1` -> (`web`, 1).
+fn parse_dyno(name: &str) -> Option<(&str, u32)> {
+    let (process, index) = name.rsplit_once('.')?;
+    let index: u32 = index.parse().ok().filter(|i| *i > 0)?;
+    paas_domain::process_size::valid_process_type(process).then_some((process, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_dyno;
+
+    #[test]
+    fn dyno_names() {
+        assert_eq!(parse_dyno("web.1"), Some(("web", 1)));
+        assert_eq!(parse_dyno("web-api.12"), Some(("web-api", 12)));
+        for bad in ["web", "web.", "web.0", ".1", "web.x", "w b.1"] {
+            assert_eq!(parse_dyno(bad), None, "{bad}");
+        }
+    }
 }

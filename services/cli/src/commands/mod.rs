@@ -34,6 +34,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::PsResize(args) => sizes::resize(args),
         Command::Ps(args) => processes::ps(args),
         Command::Scale(args) => processes::scale(args),
+        Command::Restart(args) => processes::restart(args),
+        Command::PsStop(args) => processes::stop(args),
         Command::Config(args) => config_vars::list(args),
         Command::ConfigGet(args) => config_vars::get(args),
         Command::ConfigSet(args) => config_vars::set(args),

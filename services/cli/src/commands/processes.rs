@@ -1,7 +1,7 @@
 //! `ps` and `scale`: the app's processes grouped by type, and the formation.
 
 use super::{client, resolve_app};
-use crate::cli::{ConfigArgs, ScaleArgs};
+use crate::cli::{ConfigArgs, DynoArg, RestartArgs, ScaleArgs};
 use crate::{output, progress, table};
 use anyhow::{anyhow, Result};
 use paas_domain::api::{Dyno, FormationEntry, FormationUpdate};
@@ -87,6 +87,34 @@ pub fn scale(args: ScaleArgs) -> Result<()> {
         .filter(|e| changes.iter().any(|c| c.process_type() == e.process_type))
         .collect();
     progress.done_with(&format!("done, now running {}", summary(&changed, ", ")));
+    Ok(())
+}
+
+pub fn restart(args: RestartArgs) -> Result<()> {
+    let app = resolve_app(None, &args.app)?;
+    let client = client()?;
+    let label = match &args.target {
+        Some(target) => format!("Restarting {target} processes of {app}"),
+        None => format!("Restarting processes of {app}"),
+    };
+    let progress = progress::start(label);
+    match &args.target {
+        Some(target) => client.delete(&["api", "apps", &app, "dynos", target])?,
+        None => client.delete(&["api", "apps", &app, "dynos"])?,
+    }
+    progress.done();
+    Ok(())
+}
+
+pub fn stop(args: DynoArg) -> Result<()> {
+    let app = resolve_app(None, &args.app)?;
+    let client = client()?;
+    let progress = progress::start(format!("Stopping {} process on {app}", args.dyno));
+    client.post_ignoring_body(
+        &["api", "apps", &app, "dynos", &args.dyno, "actions", "stop"],
+        &serde_json::json!({}),
+    )?;
+    progress.done();
     Ok(())
 }
 

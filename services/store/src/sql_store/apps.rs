@@ -69,6 +69,7 @@ pub(super) async fn delete_app(db: &SqlStore, app_id: Uuid) -> Result<()> {
         "DELETE FROM formation WHERE app_id = $1",
         "DELETE FROM pending_pushes WHERE app_id = $1",
         "DELETE FROM process_sizes WHERE app_id = $1",
+        "DELETE FROM restarts WHERE app_id = $1",
         "DELETE FROM builds WHERE app_id = $1",
         "DELETE FROM releases WHERE app_id = $1",
     ] {

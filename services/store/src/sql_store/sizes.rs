@@ -1,4 +1,5 @@
-//! Process sizes: the memory and CPU limits per process type that `ps:resize` sets.
+//! Per process type settings that roll a type over: the memory and CPU limits that
+//! `ps:resize` sets, and the restart generation that `paas restart` raises.
 
 use super::codec::{column, write_error};
 use super::SqlStore;
@@ -59,6 +60,58 @@ pub(super) async fn set_process_sizes(
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, "process size", &format!("app {app_id}")))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn restart_generations(
+    db: &SqlStore,
+    app_id: Uuid,
+) -> Result<BTreeMap<String, u64>> {
+    let rows = sqlx::query("SELECT process_type, generation FROM restarts WHERE app_id = $1")
+        .bind(app_id.to_string())
+        .fetch_all(&db.pool)
+        .await?;
+    let mut generations = BTreeMap::new();
+    for row in &rows {
+        let generation: i64 = column(row, "generation")?;
+        generations.insert(
+            column::<String>(row, "process_type")?,
+            u64::try_from(generation)
+                .map_err(|_| StoreError::Corrupt(format!("generation = {generation}")))?,
+        );
+    }
+    Ok(generations)
+}
+
+/// Adds one to the restart generation of each type, in one transaction.
+pub(super) async fn bump_restarts(db: &SqlStore, app_id: Uuid, types: &[String]) -> Result<()> {
+    let app = app_id.to_string();
+    let mut tx = db.begin_write().await?;
+    for process_type in types {
+        let row =
+            sqlx::query("SELECT generation FROM restarts WHERE app_id = $1 AND process_type = $2")
+                .bind(&app)
+                .bind(process_type)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let next = match &row {
+            Some(row) => column::<i64>(row, "generation")? + 1,
+            None => 1,
+        };
+        sqlx::query("DELETE FROM restarts WHERE app_id = $1 AND process_type = $2")
+            .bind(&app)
+            .bind(process_type)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO restarts (app_id, process_type, generation) VALUES ($1, $2, $3)")
+            .bind(&app)
+            .bind(process_type)
+            .bind(next)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, "restart generation", &format!("app {app_id}")))?;
     }
     tx.commit().await?;
     Ok(())
