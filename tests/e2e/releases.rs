@@ -115,6 +115,42 @@ fn config_changes_are_releases_and_rollback_restores_them() {
     ] {
         user.paas(&repo, &args).fails_with_one_line();
     }
+    // Straight at the API: a NUL in a value, a value that is not a string, a body over the
+    // limit. Each is one clear error and no release.
+    let token = std::fs::read_to_string(user.home.path().join(".netrc"))
+        .unwrap()
+        .split_whitespace()
+        .skip_while(|w| *w != "password")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let patch = |body: &str| {
+        paas_e2e::curl(&[
+            "-s",
+            "-X",
+            "PATCH",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            "--data-binary",
+            body,
+            &format!("{}/api/apps/{app}/config-vars", paasd.url()),
+        ])
+    };
+    let (status, body) = patch(r#"{"A":"x\u0000y"}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("NUL"), "{body}");
+    assert_eq!(patch(r#"{"A":5}"#).0, 400);
+    // (Through a file: one command-line argument cannot hold 3 MiB.)
+    let huge = user.home.path().join("huge.json");
+    std::fs::write(
+        &huge,
+        format!(r#"{{"A":"{}"}}"#, "x".repeat(3 * 1024 * 1024)),
+    )
+    .unwrap();
+    assert_eq!(patch(&format!("@{}", huge.display())).0, 413);
+
     let after = user.paas(&repo, &["releases", "--json"]).ok();
     let parsed: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
     assert_eq!(parsed.as_array().unwrap().len(), 6);

@@ -15,6 +15,8 @@ pub enum ConfigVarError {
     Reserved(String),
     #[error("{0:?} is not KEY=VALUE")]
     NotAnAssignment(String),
+    #[error("the value of {0} holds a NUL character, which an environment variable cannot")]
+    NulInValue(String),
 }
 
 /// Checks a key: `[A-Za-z_][A-Za-z0-9_]*`, not reserved.
@@ -37,6 +39,9 @@ pub fn parse_assignment(arg: &str) -> Result<(String, String), ConfigVarError> {
         .split_once('=')
         .ok_or_else(|| ConfigVarError::NotAnAssignment(arg.to_string()))?;
     validate_key(key)?;
+    if value.contains('\0') {
+        return Err(ConfigVarError::NulInValue(key.to_string()));
+    }
     Ok((key.to_string(), value.to_string()))
 }
 
@@ -54,6 +59,9 @@ pub fn apply_config_change(
     for (key, value) in change {
         validate_key(key)?;
         match value {
+            Some(value) if value.contains('\0') => {
+                return Err(ConfigVarError::NulInValue(key.clone()))
+            }
             Some(value) => {
                 config.insert(key.clone(), value.clone());
                 set.push(key.as_str());
@@ -126,5 +134,11 @@ mod tests {
         assert_eq!(description, "Set C config vars; Unset B config vars");
         let bad = ConfigChange::from([("PORT".to_string(), Some("1".to_string()))]);
         assert!(apply_config_change(&current, &bad).is_err());
+        let nul = ConfigChange::from([("A".to_string(), Some("x\0y".to_string()))]);
+        assert_eq!(
+            apply_config_change(&current, &nul),
+            Err(ConfigVarError::NulInValue("A".into()))
+        );
+        assert!(parse_assignment("A=x\0y").is_err());
     }
 }

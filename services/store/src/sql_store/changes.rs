@@ -72,19 +72,12 @@ async fn try_change(
 ) -> std::result::Result<Release, Attempt> {
     let app = app_id.to_string();
     let mut tx = db.begin_write().await?;
-    // Lock the app's row first (a no-op update): on PostgreSQL a concurrent release waits here
-    // until this one commits, then reads the release it made, so no change is lost. (SQLite's
-    // BEGIN IMMEDIATE already serialises writers.)
-    sqlx::query("UPDATE apps SET current_release_id = current_release_id WHERE id = $1")
-        .bind(&app)
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query("SELECT current_release_id FROM apps WHERE id = $1")
-        .bind(&app)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("app {app_id}")))?;
-    let current_id: Option<String> = sqlx::Row::try_get(&row, "current_release_id")?;
+    let current_id = match super::releases::lock_app_current_release(&mut tx, &app).await {
+        Err(sqlx::Error::RowNotFound) => {
+            return Err(StoreError::NotFound(format!("app {app_id}")).into())
+        }
+        other => other?,
+    };
     let current = match &current_id {
         Some(id) => release_by_id(&mut tx, &app, id).await?,
         None => None,

@@ -65,19 +65,7 @@ async fn insert_all(
     let new = &push.release;
     let app = new.app_id.to_string();
     let mut tx = db.begin_write().await?;
-    // Lock the app's row first (a no-op update): on PostgreSQL a concurrent release waits here
-    // until this one commits, then reads the release it made, so no change is lost. (SQLite's
-    // BEGIN IMMEDIATE already serialises writers.)
-    sqlx::query("UPDATE apps SET current_release_id = current_release_id WHERE id = $1")
-        .bind(&app)
-        .execute(&mut *tx)
-        .await?;
-    let current = sqlx::query("SELECT current_release_id FROM apps WHERE id = $1")
-        .bind(&app)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    let previous: Option<String> = current.try_get("current_release_id")?;
+    let previous = super::releases::lock_app_current_release(&mut tx, &app).await?;
     let mut new = new.clone();
     new.config = match &previous {
         Some(id) => {

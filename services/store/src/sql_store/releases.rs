@@ -149,3 +149,23 @@ pub(super) async fn list_releases(db: &SqlStore, app_id: Uuid) -> Result<Vec<Rel
     .await?;
     all(&rows, release_from_row)
 }
+
+/// Locks the app's row (a no-op update) and returns its current release id, `None` when the
+/// app has none, or `RowNotFound` when there is no such app. On PostgreSQL a concurrent
+/// release of the app waits here until this transaction ends and then reads the release it
+/// made, so no change is lost; SQLite's `BEGIN IMMEDIATE` already serialises writers.
+pub(super) async fn lock_app_current_release(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    app: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("UPDATE apps SET current_release_id = current_release_id WHERE id = $1")
+        .bind(app)
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query("SELECT current_release_id FROM apps WHERE id = $1")
+        .bind(app)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    row.try_get("current_release_id")
+}
