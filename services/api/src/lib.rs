@@ -22,6 +22,7 @@ pub use config::ApiConfig;
 pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;
 pub use signin::SigninConfig;
 pub use state::ApiState;
 
@@ -75,7 +76,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route(
             "/api/apps/{app}/dynos",
-            get(routes::formation::dynos).delete(routes::formation::restart_all),
+            get(routes::formation::dynos)
+                .post(routes::run::create)
+                .delete(routes::formation::restart_all),
         )
         .route(
             "/api/apps/{app}/dynos/{dyno}",

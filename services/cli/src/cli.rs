@@ -82,6 +82,9 @@ pub enum Command {
     /// Stop one process (e.g. web.1); a new one replaces it
     #[command(name = "ps:stop", alias = "stop")]
     PsStop(DynoArg),
+    /// Run a one-off process in a new container of the current release: paas run bash
+    #[command(name = "run")]
+    Run(RunArgs),
     /// Show or change how many processes of each type run: web=3 worker+1 web-1
     #[command(name = "scale", alias = "ps:scale")]
     Scale(ScaleArgs),
@@ -216,6 +219,33 @@ pub struct DynoArg {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the process's name
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Memory (MiB) and CPU limits: MEMORY[:CPUS], e.g. 1024 or 512:0.5 [default: the platform's]
+    #[arg(short, long, value_name = "SIZE")]
+    pub size: Option<String>,
+    /// An environment variable for the process (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Never give the process a terminal (one is given when stdin and stdout are terminals)
+    #[arg(long)]
+    pub no_tty: bool,
+    #[command(flatten)]
+    pub target: AppArgs,
+    /// The command; everything after its first word belongs to it (paas run echo -n hi)
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ScaleArgs {
     /// TYPE=N, TYPE+N or TYPE-N; none shows the formation
     #[arg(value_name = "TYPE=N", allow_hyphen_values = true)]
@@ -337,6 +367,24 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::AuthorizationsRevoke(a)) if a.id == "abc"));
         let cli = Cli::try_parse_from(["paas", "authorizations", "--json"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Authorizations(a)) if a.json));
+        let cli = Cli::try_parse_from([
+            "paas",
+            "run",
+            "-a",
+            "x",
+            "-e",
+            "A=1",
+            "-d",
+            "sh",
+            "-c",
+            "echo -n $A",
+            "--app",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Run(r))
+            if r.detach && r.env == ["A=1"] && r.target.app.as_deref() == Some("x")
+                && r.command == ["sh", "-c", "echo -n $A", "--app"]));
+        assert!(Cli::try_parse_from(["paas", "run", "-a", "x"]).is_err());
         let cli = Cli::try_parse_from(["paas", "access:add", "a@b.c", "--app", "x"]).unwrap();
         assert!(
             matches!(cli.command, Some(Command::AccessAdd(a)) if a.target.app.as_deref() == Some("x"))

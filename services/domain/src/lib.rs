@@ -9,6 +9,7 @@ pub mod formation;
 pub mod process_size;
 pub mod procfile;
 pub mod release;
+pub mod run;
 
 pub use app_name::{AppName, AppNameError};
 pub use email::{Email, EmailError};

@@ -1,6 +1,7 @@
 //! What a killed paasd leaves half done, finished or undone at the next start: pushes whose
 //! release was made current before git moved the branch (settled against the branch), builds
-//! still marked running (failed), and build containers and scratch directories (removed).
+//! still marked running (failed), build containers and scratch directories (removed), and
+//! attached one-off processes (`paas run`) whose session died with it (removed).
 
 use paas_api::{settle_pushes, ApiConfig, Settled};
 use paas_runtime::ContainerRuntime;
@@ -43,6 +44,19 @@ pub async fn recover(
             .await?;
     }
     remove_scratch(&api.builds_dir)?;
+    let attached_runs = runtime
+        .list_containers(&BTreeMap::from([
+            ("paas.instance".to_string(), instance_id.to_string()),
+            ("paas.role".to_string(), "run".to_string()),
+            (paas_api::RUN_ATTACHED_LABEL.to_string(), "true".to_string()),
+        ]))
+        .await?;
+    for container in attached_runs {
+        tracing::info!(container = %container.name, "removing a one-off process whose session ended with the previous paasd");
+        runtime
+            .remove_container(&container.id, Duration::ZERO)
+            .await?;
+    }
     Ok(())
 }
 

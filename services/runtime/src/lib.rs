@@ -3,12 +3,14 @@
 //! archives, commits images, and bootstraps the stack images when no registry can be reached.
 //! `ContainerRuntime` is the trait; `DockerRuntime` is the real implementation.
 
+mod attach;
 mod docker;
 mod error;
 mod spec;
 mod stacks;
 mod subnets;
 
+pub use attach::{Attached, OutputChunk};
 pub use docker::DockerRuntime;
 pub use error::RuntimeError;
 pub use spec::{ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
@@ -62,6 +64,12 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()>;
     /// Waits for the container to exit; returns its exit code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
+    /// Attaches to a created container's stdin, stdout and stderr; call it before
+    /// `start_container` so that no output is missed. Stdin reaches the process only when
+    /// the spec had `open_stdin`.
+    async fn attach_container(&self, id: &str) -> Result<Attached>;
+    /// Sets the size of a running container's terminal (`tty` in its spec).
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> Result<()>;
     /// Whether the kernel's OOM killer ended the container.
     async fn was_oom_killed(&self, id: &str) -> Result<bool>;
 

@@ -44,6 +44,13 @@ pub struct ContainerSpec {
     /// Run a minimal init (the engine's `docker-init`, i.e. tini) as PID 1 that forwards
     /// signals to the command and reaps zombies, so SIGTERM reaches the app.
     pub init: bool,
+    /// Give the container a terminal (stdout and stderr then arrive as one stream).
+    pub tty: bool,
+    /// Keep stdin open for one attached client; it is closed when that client closes its
+    /// side (`Attached::stdin` shut down).
+    pub open_stdin: bool,
+    /// The engine removes the container when it exits.
+    pub auto_remove: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,8 @@ pub fn deployment_key(release: &str, size: Option<&str>, restart: Option<u64>) -
 
 /// The role value of long-running app processes.
 pub const ROLE_PROCESS: &str = "process";
+/// The role value of one-off processes (`paas run`); reconcile passes never list them.
+pub const ROLE_RUN: &str = "run";
 
 /// A process slot: type and number, as in `web.1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

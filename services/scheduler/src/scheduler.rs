@@ -160,6 +160,16 @@ impl Scheduler {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .forget(app);
+        // One-off processes (`paas run`) are on the network too.
+        for run in self
+            .runtime
+            .list_containers(&self.run_filter(Some(app)))
+            .await?
+        {
+            self.runtime
+                .remove_container(&run.id, Duration::ZERO)
+                .await?;
+        }
         Ok(self
             .runtime
             .remove_network(&self.config.app_network(app))
@@ -538,6 +548,43 @@ impl Scheduler {
         self.runtime.start_container(&id).await?;
         tracing::info!(dyno = %slot.dyno(), release = %format!("v{}", release.version), "starting process");
         Ok(())
+    }
+
+    /// A one-off process (`paas run`) of `release`: what `process_spec` gives a process
+    /// (image, config vars, `PORT`, network, user, limits, dropped capabilities, init), named
+    /// `<app>.run.<index>` and labelled with role `run`, so reconcile passes never see it.
+    pub fn run_spec(
+        &self,
+        app: &App,
+        release: &Release,
+        index: u32,
+        command: &str,
+        size: Option<&ProcessSize>,
+    ) -> ContainerSpec {
+        let slot = Slot {
+            process: labels::ROLE_RUN.to_string(),
+            index,
+        };
+        let mut spec = self.process_spec(app, release, &slot, command, size, None);
+        spec.name = Some(format!("{}.{}", app.name, slot.dyno()));
+        spec.labels
+            .insert(labels::ROLE.to_string(), labels::ROLE_RUN.to_string());
+        spec
+    }
+
+    /// Label filter of this instance's one-off processes (of one app when given).
+    pub fn run_filter(&self, app: Option<&str>) -> BTreeMap<String, String> {
+        let mut filter = BTreeMap::from([
+            (
+                labels::INSTANCE.to_string(),
+                self.config.instance_id.clone(),
+            ),
+            (labels::ROLE.to_string(), labels::ROLE_RUN.to_string()),
+        ]);
+        if let Some(app) = app {
+            filter.insert(labels::APP.to_string(), app.to_string());
+        }
+        filter
     }
 
     fn process_spec(

@@ -7,6 +7,7 @@ pub mod config_vars;
 pub mod formation;
 pub mod health;
 pub mod releases;
+pub mod run;
 pub mod session;
 pub mod sizes;
 pub mod users;

@@ -8,6 +8,7 @@ mod authorizations;
 mod config_vars;
 mod processes;
 mod releases;
+mod run;
 mod sizes;
 mod users;
 
@@ -33,6 +34,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::UsersRemove(args) => users::remove(args),
         Command::PsResize(args) => sizes::resize(args),
         Command::Ps(args) => processes::ps(args),
+        Command::Run(args) => run::run(args),
         Command::Scale(args) => processes::scale(args),
         Command::Restart(args) => processes::restart(args),
         Command::PsStop(args) => processes::stop(args),

@@ -47,6 +47,7 @@ pub(crate) fn container_config(spec: &ContainerSpec) -> Config<String> {
             .then(|| vec!["no-new-privileges".to_string()]),
         network_mode: spec.network.clone(),
         init: spec.init.then_some(true),
+        auto_remove: spec.auto_remove.then_some(true),
         ..Default::default()
     };
     Config {
@@ -57,9 +58,10 @@ pub(crate) fn container_config(spec: &ContainerSpec) -> Config<String> {
         labels: Some(label_map(&spec.labels)),
         user: spec.user.clone(),
         working_dir: spec.working_dir.clone(),
-        tty: Some(false),
-        attach_stdin: Some(false),
-        open_stdin: Some(false),
+        tty: Some(spec.tty),
+        attach_stdin: Some(spec.open_stdin),
+        open_stdin: Some(spec.open_stdin),
+        stdin_once: spec.open_stdin.then_some(true),
         host_config: Some(host_config),
         ..Default::default()
     }
@@ -345,8 +347,29 @@ mod tests {
             .host_config
             .unwrap();
         assert_eq!(
-            (plain.cap_drop, plain.init, plain.mounts),
-            (None, None, None)
+            (plain.cap_drop, plain.init, plain.mounts, plain.auto_remove),
+            (None, None, None, None)
+        );
+    }
+
+    #[test]
+    fn attached_specs_open_stdin_once_with_a_terminal() {
+        let spec = ContainerSpec {
+            tty: true,
+            open_stdin: true,
+            auto_remove: true,
+            ..Default::default()
+        };
+        let config = container_config(&spec);
+        assert_eq!(
+            (config.tty, config.open_stdin, config.stdin_once),
+            (Some(true), Some(true), Some(true))
+        );
+        assert_eq!(config.host_config.unwrap().auto_remove, Some(true));
+        let plain = container_config(&ContainerSpec::default());
+        assert_eq!(
+            (plain.tty, plain.open_stdin, plain.stdin_once),
+            (Some(false), Some(false), None)
         );
     }
 

@@ -3,6 +3,7 @@
 //! the submodules: containers and networks, images and volumes, log following, and the stack
 //! bootstrap.
 
+mod attach;
 mod containers;
 mod convert;
 mod errors;
@@ -141,6 +142,14 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn was_oom_killed(&self, id: &str) -> Result<bool> {
         self.was_oom_killed_impl(id).await
+    }
+
+    async fn attach_container(&self, id: &str) -> Result<crate::Attached> {
+        self.attach_container_impl(id).await
+    }
+
+    async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> Result<()> {
+        self.resize_tty_impl(id, rows, cols).await
     }
 
     async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()> {
