@@ -1,14 +1,17 @@
-//! The releases service: every release that is not a push (config changes, rollbacks, and
-//! later the console's) is made here, the same way: recorded with the store's one-transaction
-//! `change_release`, then rolled out by the scheduler, waiting until its processes answer.
+//! The releases service: every release is made here. Config changes and rollbacks (and later
+//! the console's) are recorded with the store's one-transaction `change_release`; a push's
+//! release, after its release phase, with `record_push_release` (one transaction with its
+//! build and pending push). Either is then rolled out by the scheduler, and the caller waits
+//! until its processes answer or the release fails with the reason.
 
 use crate::error::ApiError;
 use crate::state::ApiState;
 use crate::views::rfc3339;
 use paas_domain::api::ReleaseInfo;
-use paas_scheduler::ReleaseOutcome;
-use paas_store::{App, Release, ReleaseChange, ReleaseStatus, User};
-use std::collections::HashMap;
+use paas_scheduler::RELEASE_PHASE;
+use paas_store::{App, PushRelease, Release, ReleaseChange, ReleaseStatus, StoreError, User};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Makes the release and waits for its rollout. A release whose processes never answer is
@@ -24,22 +27,83 @@ pub async fn change(
         .change_release(app.id, Some(user.id), change)
         .await?;
     tracing::info!(app = %app.name, release = %format!("v{}", release.version), user = %user.email, description = %release.description, "release created");
-    state.scheduler.wake();
     if release.status != ReleaseStatus::Pending {
         return Ok(release);
     }
+    match await_rollout(state, &release).await? {
+        None => Ok(release),
+        Some(message) => Err(ApiError::Invalid(message)),
+    }
+}
+
+/// Runs a pushed build's release phase (the Procfile's `release:` command, when it has one)
+/// in a container of the new image with the config the release will have (the current
+/// release's), its output going to `out`. An error means the release must not be made.
+pub async fn release_phase(
+    state: &ApiState,
+    app: &App,
+    image: &str,
+    process_types: &BTreeMap<String, String>,
+    out: &mpsc::Sender<String>,
+) -> Result<(), String> {
+    let Some(command) = process_types.get(RELEASE_PHASE) else {
+        return Ok(());
+    };
+    let _ = out
+        .send(format!("-----> Running release command: {command}"))
+        .await;
+    let config = match app.current_release_id {
+        Some(id) => state
+            .store
+            .release_by_id(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.config)
+            .unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
+    state
+        .scheduler
+        .run_release_phase(
+            app,
+            image,
+            command,
+            &config,
+            state.config.deploy_timeout,
+            out,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = out.send("-----> Release command done".to_string()).await;
+    Ok(())
+}
+
+/// Records a pushed build's release: in one transaction the release, its build's success,
+/// a first formation, "it is current" and the pending push (see `git::settle`).
+pub async fn record_push(
+    state: &ApiState,
+    app: &App,
+    user_email: &str,
+    push: PushRelease,
+) -> Result<Release, StoreError> {
+    let release = state.store.record_push_release(push).await?;
+    tracing::info!(app = %app.name, release = %format!("v{}", release.version), user = %user_email, "release created");
+    Ok(release)
+}
+
+/// Wakes the scheduler and waits for `release`'s rollout: `None` when it serves, else what to
+/// tell the user (the previous release keeps serving).
+pub async fn await_rollout(
+    state: &ApiState,
+    release: &Release,
+) -> Result<Option<String>, ApiError> {
+    state.scheduler.wake();
     let outcome = state
         .scheduler
         .await_release(release.id, state.config.deploy_timeout)
         .await
         .map_err(ApiError::internal)?;
-    match outcome {
-        ReleaseOutcome::Succeeded => Ok(release),
-        ReleaseOutcome::Failed | ReleaseOutcome::TimedOut => Err(ApiError::Invalid(format!(
-            "Release v{} failed to start: its web process did not answer HTTP on $PORT in time; the previous release keeps serving.",
-            release.version
-        ))),
-    }
+    Ok(outcome.failure(release.version))
 }
 
 /// API views of releases, with their users' e-mails.

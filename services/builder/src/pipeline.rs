@@ -7,7 +7,7 @@ use crate::error::BuildError;
 use crate::plan::{plan, Buildpack};
 use crate::release_yaml::parse_default_process_types;
 use crate::slug::{first_file, human_size, tar_content_size, TarWriter};
-use paas_domain::AppName;
+use paas_domain::{AppName, HealthCheck, HEALTHCHECK_LABEL};
 use paas_runtime::{ContainerRuntime, ContainerSpec, ImageConfig, Mount, MountKind, StackImages};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,7 +141,8 @@ impl Builder {
             .await
             .map_err(|e| BuildError::Io(std::io::Error::other(e)))??
         };
-        self.commit_release_image(req, &compiled.slug).await?;
+        self.commit_release_image(req, &compiled.slug, plan.healthcheck.as_ref())
+            .await?;
         say(format!("-----> Slug compiled, {}", human_size(slug_bytes))).await;
         Ok(BuildOutput {
             image: req.image_tag.to_string(),
@@ -275,9 +276,14 @@ impl Builder {
         &self,
         req: &BuildRequest<'_>,
         slug: &Path,
+        healthcheck: Option<&HealthCheck>,
     ) -> Result<(), BuildError> {
         let mut labels = self.config.labels.clone();
         labels.insert("paas.app".to_string(), req.app.to_string());
+        if let Some(check) = healthcheck {
+            // Containers made from the image inherit it: the scheduler reads it there.
+            labels.insert(HEALTHCHECK_LABEL.to_string(), check.to_label());
+        }
         let mut container_labels = labels.clone();
         container_labels.insert("paas.role".to_string(), "build".to_string());
         let spec = ContainerSpec {

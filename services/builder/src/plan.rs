@@ -2,7 +2,7 @@
 //! app's Procfile. Pure over the directory's contents (it only reads files), so it is tested
 //! across the sample apps in `tests/apps/`. The rules mirror each buildpack's `bin/detect`.
 
-use paas_domain::{Procfile, ProcfileError};
+use paas_domain::{HealthCheck, HealthCheckError, Procfile, ProcfileError};
 use std::path::Path;
 
 /// The built-in buildpacks, in detection order.
@@ -51,6 +51,8 @@ pub struct BuildPlan {
     pub reason: String,
     /// The app's Procfile, when it has one.
     pub procfile: Option<Procfile>,
+    /// The web health check its app.json declares, when it declares one.
+    pub healthcheck: Option<HealthCheck>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +61,8 @@ pub enum PlanError {
     NoMatch,
     #[error(transparent)]
     Procfile(#[from] ProcfileError),
+    #[error(transparent)]
+    AppJson(#[from] HealthCheckError),
     #[error("cannot read {file}: {reason}")]
     Unreadable { file: String, reason: String },
 }
@@ -66,6 +70,7 @@ pub enum PlanError {
 /// Decides how to build the app in `dir`.
 pub fn plan(dir: &Path) -> Result<BuildPlan, PlanError> {
     let procfile = read_procfile(dir)?;
+    let healthcheck = read_healthcheck(dir)?;
     let found = |names: &[&'static str]| names.iter().copied().find(|n| is_file(dir, n));
     let (buildpack, reason) = if let Some(file) = found(PYTHON_MANIFESTS) {
         (Buildpack::Python, format!("found {file}"))
@@ -80,7 +85,20 @@ pub fn plan(dir: &Path) -> Result<BuildPlan, PlanError> {
         buildpack,
         reason,
         procfile,
+        healthcheck,
     })
+}
+
+fn read_healthcheck(dir: &Path) -> Result<Option<HealthCheck>, PlanError> {
+    if !is_file(dir, "app.json") {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(dir.join("app.json")).map_err(|e| PlanError::Unreadable {
+            file: "app.json".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(HealthCheck::from_app_json(&text)?)
 }
 
 fn is_file(dir: &Path, name: &str) -> bool {

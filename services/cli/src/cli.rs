@@ -248,7 +248,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
     /// TYPE=N, TYPE+N or TYPE-N; none shows the formation
-    #[arg(value_name = "TYPE=N", allow_hyphen_values = true)]
+    #[arg(value_name = "TYPE=N")]
     pub changes: Vec<String>,
     #[command(flatten)]
     pub target: AppArgs,
@@ -363,6 +363,11 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["paas", "destroy", "-a", "x", "--confirm", "x"]).unwrap();
         assert!(matches!(cli.command, Some(Command::AppsDestroy(_))));
+        // The app flag may come after the changes.
+        let cli = Cli::try_parse_from(["paas", "scale", "web=10", "worker-1", "-a", "x"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Scale(s)) if s.changes == ["web=10", "worker-1"] && s.target.app.as_deref() == Some("x"))
+        );
         let cli = Cli::try_parse_from(["paas", "authorizations:revoke", "abc"]).unwrap();
         assert!(matches!(cli.command, Some(Command::AuthorizationsRevoke(a)) if a.id == "abc"));
         let cli = Cli::try_parse_from(["paas", "authorizations", "--json"]).unwrap();

@@ -160,6 +160,9 @@ pub struct Dyno {
     pub process_type: String,
     /// `up` or `crashed`.
     pub state: String,
+    /// Crashed because the kernel killed it for exceeding its memory limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_memory: bool,
     /// `v3`.
     pub release: Option<String>,
     pub created_at: String,

@@ -41,6 +41,10 @@ pub struct Config {
     pub health_timeout_secs: u64,
     #[serde(alias = "stop_grace")]
     pub stop_grace_secs: u64,
+    /// Seconds between reconcile passes when nothing changes (Docker's events and API
+    /// changes wake the scheduler sooner).
+    #[serde(alias = "reconcile_interval")]
+    pub reconcile_interval_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
     /// Seconds a build's compile may run before it is stopped.
@@ -92,6 +96,7 @@ impl Default for Config {
             network_pool: "172.28.0.0/14".to_string(),
             health_timeout_secs: 60,
             stop_grace_secs: 30,
+            reconcile_interval_secs: 5,
             log: "info".to_string(),
             build_timeout: 15 * 60,
             build_memory: 2048,
@@ -177,6 +182,12 @@ impl Config {
             self.health_timeout_secs = v
                 .parse()
                 .with_context(|| format!("PAAS_HEALTH_TIMEOUT {v:?} is not a number of seconds"))?;
+        }
+        if let Some(v) = env("PAAS_RECONCILE_INTERVAL") {
+            self.reconcile_interval_secs =
+                v.parse().ok().filter(|secs| *secs > 0).with_context(|| {
+                    format!("PAAS_RECONCILE_INTERVAL {v:?} is not a number of seconds above 0")
+                })?;
         }
         if let Some(v) = env("PAAS_STOP_GRACE") {
             self.stop_grace_secs = v
@@ -440,6 +451,7 @@ mod tests {
             ("network_pool", "\"10.99.0.0/16\""),
             ("health_timeout", "7"),
             ("stop_grace", "3"),
+            ("reconcile_interval", "11"),
             ("log", "\"debug\""),
             ("header_timeout", "4"),
             ("idle_timeout", "9"),
@@ -486,6 +498,7 @@ mod tests {
         );
         assert_eq!(config.health_timeout_secs, 7);
         assert_eq!(config.stop_grace_secs, 3);
+        assert_eq!(config.reconcile_interval_secs, 11);
         assert_eq!(config.log, "debug");
         let front_door = config.front_door();
         assert_eq!(front_door.header_timeout, Duration::from_secs(4));

@@ -1,7 +1,7 @@
 //! What a killed paasd leaves half done, finished or undone at the next start: pushes whose
 //! release was made current before git moved the branch (settled against the branch), builds
-//! still marked running (failed), build containers and scratch directories (removed), and
-//! attached one-off processes (`paas run`) whose session died with it (removed).
+//! still marked running (failed), build and release-phase containers and scratch directories
+//! (removed), and attached one-off processes (`paas run`) whose session died with it (removed).
 
 use paas_api::{settle_pushes, ApiConfig, Settled};
 use paas_runtime::ContainerRuntime;
@@ -31,12 +31,18 @@ pub async fn recover(
     if interrupted > 0 {
         tracing::warn!("marked {interrupted} interrupted build(s) failed");
     }
-    let build_containers = runtime
-        .list_containers(&BTreeMap::from([
-            ("paas.instance".to_string(), instance_id.to_string()),
-            ("paas.role".to_string(), "build".to_string()),
-        ]))
-        .await?;
+    let mut build_containers = Vec::new();
+    // A release phase runs inside a push: it was interrupted with it.
+    for role in ["build", "release"] {
+        build_containers.extend(
+            runtime
+                .list_containers(&BTreeMap::from([
+                    ("paas.instance".to_string(), instance_id.to_string()),
+                    ("paas.role".to_string(), role.to_string()),
+                ]))
+                .await?,
+        );
+    }
     for container in build_containers {
         tracing::info!(container = %container.name, "removing the container of an interrupted build");
         runtime

@@ -99,6 +99,7 @@ pub async fn run() -> anyhow::Result<()> {
             network: config.network.clone(),
             health_timeout: Duration::from_secs(config.health_timeout_secs),
             stop_grace: Duration::from_secs(config.stop_grace_secs),
+            idle_interval: Duration::from_secs(config.reconcile_interval_secs),
             nano_cpus: Config::nano_cpus(config.process_cpus),
             ..SchedulerConfig::default()
         },
@@ -140,7 +141,8 @@ pub async fn run() -> anyhow::Result<()> {
             hook_bin: std::env::current_exe().context("cannot locate the paasd executable")?,
             image_prefix: format!("paas-{instance_id}"),
             max_push_bytes: config.max_push * 1024 * 1024,
-            deploy_timeout: Duration::from_secs(config.health_timeout_secs + 30),
+            // An app.json check may give a release longer than the default timeout.
+            deploy_timeout: Duration::from_secs(config.health_timeout_secs.max(3600) + 30),
             token_ttl: Duration::from_secs(config.token_ttl_secs),
             signin: SigninConfig {
                 max_failures: config.login_max_failures,
@@ -164,6 +166,7 @@ pub async fn run() -> anyhow::Result<()> {
         tracing::warn!("first reconcile pass failed: {e}");
     }
     tokio::spawn(scheduler.clone().run());
+    tokio::spawn(scheduler.clone().follow_events());
 
     let dispatch = Arc::new(Dispatch {
         domain: config.domain.clone(),

@@ -78,6 +78,19 @@ impl RouteTableHandle {
         }
     }
 
+    /// Takes one process out of an app's routes at once (e.g. it just died).
+    pub fn remove_backend(&self, app: &str, addr: SocketAddr) {
+        let mut table = (*self.snapshot()).clone();
+        let Some(route) = table.apps.get_mut(app) else {
+            return;
+        };
+        let before = route.backends.len();
+        route.backends.retain(|b| b.addr != addr);
+        if route.backends.len() != before {
+            self.publish(table);
+        }
+    }
+
     /// Drops one app's routes at once (e.g. when the app is destroyed).
     pub fn remove_app(&self, app: &str) {
         let mut table = (*self.snapshot()).clone();

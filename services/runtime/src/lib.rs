@@ -13,7 +13,8 @@ mod subnets;
 pub use attach::{Attached, OutputChunk};
 pub use docker::DockerRuntime;
 pub use error::RuntimeError;
-pub use spec::{ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
+pub use spec::{
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
 pub use stacks::{StackConfig, StackImages};
 pub use subnets::{Ipv4Net, Ipv4NetError, SubnetPool};
 
@@ -72,6 +73,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> Result<()>;
     /// Whether the kernel's OOM killer ended the container.
     async fn was_oom_killed(&self, id: &str) -> Result<bool>;
+    /// The last `lines` lines the container printed (stdout and stderr), oldest first.
+    async fn last_output(&self, id: &str, lines: usize) -> Result<Vec<String>>;
+    /// Sends the engine's events about containers carrying every given label (died, killed
+    /// for memory, started) to `sink`, as they happen, until the sink is closed (`Ok`) or the
+    /// engine's stream breaks (an error; call again to resume).
+    async fn watch_events(
+        &self,
+        labels: &BTreeMap<String, String>,
+        sink: mpsc::Sender<ContainerEvent>,
+    ) -> Result<()>;
 
     /// Commits the container's filesystem as image `tag` with the given config. The engine
     /// merges the container's own config in: its env variables and labels that `config` does

@@ -85,3 +85,21 @@ pub struct ImageConfig {
     pub user: Option<String>,
     pub labels: BTreeMap<String, String>,
 }
+
+/// Something that happened to a container, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    pub id: String,
+    pub kind: ContainerEventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerEventKind {
+    /// Its main process ended (crashed, killed, or exited).
+    Died {
+        exit_code: Option<i64>,
+    },
+    /// The kernel's OOM killer ended a process in it.
+    OutOfMemory,
+    Started,
+}

@@ -5,7 +5,7 @@
 
 use crate::labels::Slot;
 use crate::reconcile::Observed;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 /// Longest wait before a crashed process is started again.
@@ -35,6 +35,8 @@ struct SlotCrashes {
 /// A crash the tracker saw for the first time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crash {
+    /// The stopped container.
+    pub id: String,
     pub slot: Slot,
     /// How many times in a row.
     pub count: u32,
@@ -79,6 +81,7 @@ impl CrashTracker {
             let wait = backoff(entry.count);
             entry.hold_until = now_ms + wait.as_millis() as i64;
             crashes.push(Crash {
+                id: c.id.clone(),
                 slot: c.slot.clone(),
                 count: entry.count,
                 restart_in: wait,
@@ -91,6 +94,16 @@ impl CrashTracker {
             .map(|((_, slot), _)| slot.clone())
             .collect();
         (crashes, held)
+    }
+
+    /// How many times in a row each slot of `app` crashed, with the deployment key the count
+    /// is about.
+    pub fn counts(&self, app: &str) -> BTreeMap<Slot, (String, u32)> {
+        self.slots
+            .iter()
+            .filter(|((a, _), _)| a == app)
+            .map(|((_, slot), s)| (slot.clone(), (s.key.clone(), s.count)))
+            .collect()
     }
 
     /// Forgets an app (destroyed).

@@ -32,6 +32,8 @@ pub fn deployment_key(release: &str, size: Option<&str>, restart: Option<u64>) -
 
 /// The role value of long-running app processes.
 pub const ROLE_PROCESS: &str = "process";
+/// The role value of a release phase's container (one per release, before its rollout).
+pub const ROLE_RELEASE: &str = "release";
 /// The role value of one-off processes (`paas run`); reconcile passes never list them.
 pub const ROLE_RUN: &str = "run";
 

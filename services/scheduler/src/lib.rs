@@ -7,10 +7,13 @@
 
 mod backoff;
 mod config;
+mod events;
 mod health;
 mod labels;
 mod reconcile;
+mod release_phase;
 mod scheduler;
 
 pub use config::SchedulerConfig;
+pub use release_phase::{ReleasePhaseError, RELEASE_PHASE};
 pub use scheduler::{ProcessView, ReleaseOutcome, Scheduler, SchedulerError};

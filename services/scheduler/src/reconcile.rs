@@ -50,11 +50,19 @@ pub enum RemoveReason {
     Replaced,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Succeeded,
-    Failed,
+    /// Not every process became ready within the health timeout.
+    TimedOut,
+    /// This slot's process of the new release crashed `FAIL_FAST_CRASHES` times without
+    /// becoming ready: the release fails at once rather than after the whole timeout.
+    Crashing(Slot),
 }
+
+/// Crashes in a row of a new release's process, before it ever became ready, that fail the
+/// release.
+pub const FAIL_FAST_CRASHES: u32 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppPlan {
@@ -77,6 +85,8 @@ pub struct PlanInput<'a> {
     /// Slots waiting out a crash backoff: not started yet, and their stopped process is kept
     /// until then (so `ps` shows it crashed).
     pub held: &'a BTreeSet<Slot>,
+    /// Crashes in a row per slot, counted for the desired release's processes only.
+    pub crashes: &'a BTreeMap<Slot, u32>,
 }
 
 pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
@@ -167,10 +177,16 @@ pub fn plan_app(input: &PlanInput<'_>) -> AppPlan {
             .all(|slot| current.get(slot).is_some_and(|c| c.ready));
         let waited =
             Duration::from_millis(input.now.saturating_sub(release.created_at).max(0) as u64);
+        let crashing = desired
+            .iter()
+            .filter(|slot| !current.get(slot).is_some_and(|c| c.ready))
+            .find(|slot| input.crashes.get(*slot).copied().unwrap_or(0) >= FAIL_FAST_CRASHES);
         if all_ready {
             plan.verdict = Some(Verdict::Succeeded);
+        } else if let Some(slot) = crashing {
+            plan.verdict = Some(Verdict::Crashing(slot.clone()));
         } else if waited > input.health_timeout {
-            plan.verdict = Some(Verdict::Failed);
+            plan.verdict = Some(Verdict::TimedOut);
         }
     }
     plan
@@ -223,6 +239,7 @@ mod tests {
             now,
             health_timeout: Duration::from_secs(60),
             held: &BTreeSet::new(),
+            crashes: &BTreeMap::new(),
         })
     }
 
@@ -274,7 +291,7 @@ mod tests {
             web("new", "r2", 1, true, false),
         ];
         let plan = run(Some(&r), &[("web", 1)], &observed, 61_000);
-        assert_eq!(plan.verdict, Some(Verdict::Failed));
+        assert_eq!(plan.verdict, Some(Verdict::TimedOut));
         assert!(plan.remove.is_empty());
         assert_eq!(plan.backends[0].1, "web.1");
     }
@@ -355,6 +372,7 @@ mod tests {
             now: 0,
             health_timeout: Duration::from_secs(60),
             held: &held,
+            crashes: &BTreeMap::new(),
         });
         assert!(plan.start.is_empty());
         assert!(plan.remove.is_empty());
@@ -385,6 +403,34 @@ mod tests {
             routed,
             ["10.0.1.2:5000", "10.0.1.3:5000", "10.0.1.11:5000"],
             "new web.1 and the old web.2 and web.3"
+        );
+    }
+
+    #[test]
+    fn a_new_release_crashing_on_start_fails_fast_and_the_old_one_keeps_serving() {
+        let r = release("r2", true);
+        let observed = [
+            web("old", "r1", 1, true, true),
+            web("new", "r2", 1, false, false),
+        ];
+        let formation = BTreeMap::from([("web".to_string(), 1)]);
+        let plan_with = |count: u32| {
+            plan_app(&PlanInput {
+                release: Some(&r),
+                formation: &formation,
+                observed: &observed,
+                now: 1000,
+                health_timeout: Duration::from_secs(60),
+                held: &BTreeSet::from([slot("web", 1)]),
+                crashes: &BTreeMap::from([(slot("web", 1), count)]),
+            })
+        };
+        assert_eq!(plan_with(FAIL_FAST_CRASHES - 1).verdict, None);
+        let plan = plan_with(FAIL_FAST_CRASHES);
+        assert_eq!(plan.verdict, Some(Verdict::Crashing(slot("web", 1))));
+        assert_eq!(
+            plan.backends,
+            vec![("10.0.0.1:5000".parse().unwrap(), "web.1".into())]
         );
     }
 }

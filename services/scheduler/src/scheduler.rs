@@ -3,20 +3,25 @@
 
 use crate::backoff::CrashTracker;
 use crate::config::SchedulerConfig;
-use crate::health::answers_http;
+use crate::events::Liveness;
+use crate::health::{answers_http, check_from_labels, passes};
 use crate::labels::{self, ProcessLabels, Slot};
 use crate::reconcile::{
     plan_app, AppPlan, DesiredRelease, Observed, PlanInput, RemoveReason, Verdict,
 };
+use crate::release_phase::RELEASE_PHASE;
 use paas_domain::ProcessSize;
 use paas_router::{AppRoute, Backend, RouteTable, RouteTableHandle};
-use paas_runtime::{ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};
+use paas_runtime::{
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerRuntime, ContainerSpec,
+    ContainerState, RuntimeError,
+};
 use paas_store::{App, Release, ReleaseStatus, Store, StoreError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{mpsc, Mutex, Notify};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -37,24 +42,45 @@ pub struct ProcessView {
     pub version: Option<i64>,
     /// Running, or stopped (crashed or killed) and about to be replaced.
     pub running: bool,
+    /// Stopped because the kernel killed it for exceeding its memory limit.
+    pub out_of_memory: bool,
     /// Unix seconds.
     pub created: i64,
 }
 
+impl ReleaseOutcome {
+    /// What to tell the user when release `version` did not deploy; `None` when it did.
+    pub fn failure(&self, version: i64) -> Option<String> {
+        match self {
+            ReleaseOutcome::Succeeded => None,
+            ReleaseOutcome::Failed(Some(reason)) => Some(format!(
+                "Release v{version} failed to start: {reason}\nThe previous release keeps serving."
+            )),
+            ReleaseOutcome::Failed(None) => Some(format!(
+                "Release v{version} failed to start; the previous release keeps serving."
+            )),
+            ReleaseOutcome::TimedOut => Some(format!(
+                "Release v{version} did not become healthy in time; the previous release keeps serving."
+            )),
+        }
+    }
+}
+
 /// How a release's rollout ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReleaseOutcome {
     Succeeded,
-    Failed,
+    /// With the reason and the last lines its process printed, when this paasd failed it.
+    Failed(Option<String>),
     /// Still pending when the wait ended.
     TimedOut,
 }
 
 pub struct Scheduler {
     store: Arc<dyn Store>,
-    runtime: Arc<dyn ContainerRuntime>,
+    pub(crate) runtime: Arc<dyn ContainerRuntime>,
     routes: RouteTableHandle,
-    config: SchedulerConfig,
+    pub(crate) config: SchedulerConfig,
     wake: Notify,
     /// Serialises passes; holds the ids of containers that passed their health check.
     healthy: Mutex<HashSet<String>>,
@@ -62,6 +88,10 @@ pub struct Scheduler {
     crashes: std::sync::Mutex<CrashTracker>,
     /// Containers being stopped in the background: no longer observed, routed or counted.
     retiring: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// What Docker's events said since the last pass (deaths, kills for memory).
+    liveness: std::sync::Mutex<Liveness>,
+    /// Why releases failed (with the last lines their process printed), for the waiters.
+    failures: std::sync::Mutex<HashMap<Uuid, String>>,
 }
 
 impl Scheduler {
@@ -80,11 +110,13 @@ impl Scheduler {
             healthy: Mutex::new(HashSet::new()),
             crashes: std::sync::Mutex::new(CrashTracker::default()),
             retiring: Arc::default(),
+            liveness: std::sync::Mutex::default(),
+            failures: std::sync::Mutex::default(),
         })
     }
 
     /// The app's process types whose size (`ps:resize`) differs from the platform's default.
-    async fn resized_types(
+    pub(crate) async fn resized_types(
         &self,
         app: &App,
     ) -> Result<BTreeMap<String, ProcessSize>, SchedulerError> {
@@ -110,7 +142,7 @@ impl Scheduler {
     pub async fn app_processes(&self, app: &str) -> Result<Vec<ProcessView>, SchedulerError> {
         let mut filter = labels::process_filter(&self.config.instance_id);
         filter.insert(labels::APP.to_string(), app.to_string());
-        let mut views: Vec<(Slot, ProcessView)> = self
+        let mut views: Vec<(Slot, (String, ProcessView))> = self
             .runtime
             .list_containers(&filter)
             .await?
@@ -122,11 +154,18 @@ impl Scheduler {
                     process: l.slot.process.clone(),
                     version: c.labels.get(labels::VERSION).and_then(|v| v.parse().ok()),
                     running: c.state == ContainerState::Running,
+                    out_of_memory: false,
                     created: c.created,
                 };
-                Some((l.slot, view))
+                Some((l.slot, (c.id, view)))
             })
             .collect();
+        for (_, (id, view)) in views.iter_mut().filter(|(_, (_, v))| !v.running) {
+            view.out_of_memory = self.lock_liveness().was_out_of_memory(id)
+                || self.runtime.was_oom_killed(id).await.unwrap_or(false);
+        }
+        let mut views: Vec<(Slot, ProcessView)> =
+            views.into_iter().map(|(slot, (_, v))| (slot, v)).collect();
         views.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.version.cmp(&b.1.version)));
         Ok(views.into_iter().map(|(_, v)| v).collect())
     }
@@ -176,6 +215,49 @@ impl Scheduler {
             .await?)
     }
 
+    fn lock_liveness(&self) -> std::sync::MutexGuard<'_, Liveness> {
+        self.liveness.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Follows Docker's events about this instance's processes forever: a process that dies
+    /// leaves the route table at once and wakes the loop to replace it. When the engine's
+    /// stream breaks it is opened again (what was missed meanwhile, the next pass sees).
+    pub async fn follow_events(self: Arc<Self>) {
+        let filter = labels::process_filter(&self.config.instance_id);
+        loop {
+            let (sink, mut events) = mpsc::channel(256);
+            let (runtime, filter) = (self.runtime.clone(), filter.clone());
+            let watcher = tokio::spawn(async move { runtime.watch_events(&filter, sink).await });
+            while let Some(event) = events.recv().await {
+                self.on_event(event);
+            }
+            match watcher.await {
+                Ok(Err(e)) => tracing::warn!("following Docker's events failed: {e}"),
+                Err(e) => tracing::warn!("following Docker's events failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+            self.wake();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    fn on_event(&self, event: ContainerEvent) {
+        match event.kind {
+            ContainerEventKind::Died { exit_code } => {
+                {
+                    let mut liveness = self.lock_liveness();
+                    if let Some((app, addr)) = liveness.died(&event.id) {
+                        self.routes.remove_backend(&app, addr);
+                        tracing::info!(app = %app, ?exit_code, "a process died; it no longer receives requests");
+                    }
+                }
+                self.wake();
+            }
+            ContainerEventKind::OutOfMemory => self.lock_liveness().out_of_memory(&event.id),
+            ContainerEventKind::Started => {}
+        }
+    }
+
     /// Asks the loop for a pass now.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -204,7 +286,8 @@ impl Scheduler {
         }
     }
 
-    /// Waits until `release_id` succeeds or fails (the loop must be running).
+    /// Waits until `release_id` succeeds or fails (the loop must be running). A failure this
+    /// paasd saw comes with its reason and the last lines the process printed.
     pub async fn await_release(
         &self,
         release_id: Uuid,
@@ -215,11 +298,18 @@ impl Scheduler {
             if let Some(release) = self.store.release_by_id(release_id).await? {
                 match release.status {
                     ReleaseStatus::Succeeded => return Ok(ReleaseOutcome::Succeeded),
-                    ReleaseStatus::Failed => return Ok(ReleaseOutcome::Failed),
+                    ReleaseStatus::Failed => {
+                        let reason = self
+                            .failures
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&release_id);
+                        return Ok(ReleaseOutcome::Failed(reason));
+                    }
                     ReleaseStatus::Pending => {}
                 }
             } else {
-                return Ok(ReleaseOutcome::Failed);
+                return Ok(ReleaseOutcome::Failed(None));
             }
             if tokio::time::Instant::now() >= deadline {
                 return Ok(ReleaseOutcome::TimedOut);
@@ -237,6 +327,19 @@ impl Scheduler {
             .await?;
         let apps = self.store.list_apps().await?;
         let known: HashSet<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        let listed: HashSet<String> = containers.iter().map(|c| c.id.clone()).collect();
+        let running: HashMap<String, (String, SocketAddr)> = containers
+            .iter()
+            .filter(|c| c.state == ContainerState::Running)
+            .filter_map(|c| {
+                let app = c.labels.get(labels::APP)?.clone();
+                let ip = c.ip?;
+                Some((
+                    c.id.clone(),
+                    (app, SocketAddr::new(ip, self.config.web_port)),
+                ))
+            })
+            .collect();
 
         let mut by_app: HashMap<String, Vec<(ContainerInfo, ProcessLabels)>> = HashMap::new();
         for container in containers {
@@ -290,7 +393,13 @@ impl Scheduler {
                 }
             }
         }
-        self.routes.publish(table);
+        {
+            // Under the lock an event takes a dead process out with: one that died after
+            // this pass listed it is not routed again.
+            let mut liveness = self.lock_liveness();
+            liveness.settle(running, &listed, &mut table);
+            self.routes.publish(table);
+        }
         // Only now that no route points at them: retire them, each in a task of its own, so
         // that no pass (and no other app) waits out a process's stop grace.
         for (id, slot, addr) in retire {
@@ -353,6 +462,13 @@ impl Scheduler {
             .iter()
             .map(|(c, _)| (c.id.clone(), c.created))
             .collect();
+        // The check of the current release's web processes (app.json), else the default.
+        let check = release.as_ref().and_then(|r| {
+            containers
+                .iter()
+                .filter(|(_, l)| l.release == r.id.to_string() && l.slot.process == "web")
+                .find_map(|(c, _)| check_from_labels(&c.labels))
+        });
         let observed = self.observe(containers, healthy).await;
         let now = now_ms();
         let (crashes, held) = self
@@ -361,10 +477,15 @@ impl Scheduler {
             .unwrap_or_else(|p| p.into_inner())
             .observe(&app.name, &observed, &created, now);
         for crash in crashes {
+            let cause = if self.lock_liveness().was_out_of_memory(&crash.id) {
+                "killed for exceeding its memory limit"
+            } else {
+                "stopped"
+            };
             tracing::warn!(
                 dyno = %crash.slot.dyno(),
                 crashes = crash.count,
-                "process stopped; starting it again in {}s",
+                "process {cause}; starting it again in {}s",
                 crash.restart_in.as_secs()
             );
         }
@@ -376,7 +497,13 @@ impl Scheduler {
                 id: r.id.to_string(),
                 pending: r.status == ReleaseStatus::Pending,
                 created_at: r.created_at,
-                process_types: r.process_types.keys().cloned().collect(),
+                // The release phase's command runs once per release, never as a process.
+                process_types: r
+                    .process_types
+                    .keys()
+                    .filter(|t| *t != RELEASE_PHASE)
+                    .cloned()
+                    .collect(),
                 keys: r
                     .process_types
                     .keys()
@@ -392,21 +519,44 @@ impl Scheduler {
                     })
                     .collect(),
             });
+        let crash_counts: BTreeMap<Slot, u32> = match &desired {
+            Some(d) => self
+                .crashes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .counts(&app.name)
+                .into_iter()
+                .filter(|(slot, (key, _))| key == d.key(&slot.process))
+                .map(|(slot, (_, count))| (slot, count))
+                .collect(),
+            None => BTreeMap::new(),
+        };
         let plan = plan_app(&PlanInput {
             release: desired.as_ref(),
             formation: &formation,
             observed: &observed,
             now,
-            health_timeout: self.config.health_timeout,
+            health_timeout: check
+                .as_ref()
+                .map_or(self.config.health_timeout, |c| c.deadline()),
             held: &held,
+            crashes: &crash_counts,
         });
         if !plan.start.is_empty() {
             self.runtime
                 .ensure_network(&self.config.app_network(&app.name))
                 .await?;
         }
-        self.execute(app, release.as_ref(), &plan, &sizes, &restarts, healthy)
-            .await?;
+        self.execute(
+            app,
+            release.as_ref(),
+            &plan,
+            &observed,
+            &sizes,
+            &restarts,
+            healthy,
+        )
+        .await?;
         let route = AppRoute {
             backends: plan
                 .backends
@@ -437,7 +587,8 @@ impl Scheduler {
     ) -> Vec<Observed> {
         let mut observed = Vec::with_capacity(containers.len());
         for (c, l) in containers {
-            let running = c.state == ContainerState::Running;
+            let running =
+                c.state == ContainerState::Running && !self.lock_liveness().is_dead(&c.id);
             let addr = c.ip.map(|ip| SocketAddr::new(ip, self.config.web_port));
             let ready = if !running {
                 healthy.remove(&c.id);
@@ -445,7 +596,10 @@ impl Scheduler {
             } else if l.slot.process != "web" || healthy.contains(&c.id) {
                 true
             } else if let Some(addr) = addr {
-                let ok = answers_http(addr, Duration::from_millis(800)).await;
+                let ok = match check_from_labels(&c.labels) {
+                    Some(check) => passes(&check, addr, c.created, now_ms()).await,
+                    None => answers_http(addr, Duration::from_millis(800)).await,
+                };
                 if ok {
                     tracing::info!(dyno = %l.slot.dyno(), release = %l.release, "process answers HTTP");
                     healthy.insert(c.id.clone());
@@ -466,11 +620,13 @@ impl Scheduler {
         observed
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
         app: &App,
         release: Option<&Release>,
         plan: &AppPlan,
+        observed: &[Observed],
         sizes: &BTreeMap<String, ProcessSize>,
         restarts: &BTreeMap<String, u64>,
         healthy: &mut HashSet<String>,
@@ -486,28 +642,98 @@ impl Scheduler {
             }
         }
         if let Some(release) = release {
-            for slot in &plan.start {
+            // Started together: the engine takes about half a second per container, so
+            // `scale web=10` one after another would take five.
+            let starts = plan.start.iter().map(|slot| {
                 let restart = restarts.get(&slot.process).copied();
                 self.start_process(app, release, slot, sizes.get(&slot.process), restart)
-                    .await?;
+            });
+            for started in futures_util::future::join_all(starts).await {
+                started?;
             }
-            match plan.verdict {
+            match &plan.verdict {
                 Some(Verdict::Succeeded) => {
                     tracing::info!(release = %format!("v{}", release.version), "release deployed");
                     self.store
                         .set_release_status(release.id, ReleaseStatus::Succeeded)
                         .await?;
                 }
-                Some(Verdict::Failed) => self.fail_release(app, release).await?,
+                Some(verdict) => {
+                    let reason = self.failure_reason(release, verdict, observed).await;
+                    self.fail_release(app, release, reason).await?
+                }
                 None => {}
             }
         }
         Ok(())
     }
 
+    /// Why the release failed, with the last lines printed by the process that shows it.
+    async fn failure_reason(
+        &self,
+        release: &Release,
+        verdict: &Verdict,
+        observed: &[Observed],
+    ) -> String {
+        let release_id = release.id.to_string();
+        let ours = |o: &&Observed| o.release_id.starts_with(&release_id);
+        let (mut reason, witness) = match verdict {
+            Verdict::Crashing(slot) => {
+                let witness = observed
+                    .iter()
+                    .filter(ours)
+                    .find(|o| &o.slot == slot && !o.running);
+                let how = match witness {
+                    Some(o) if self.lock_liveness().was_out_of_memory(&o.id) => {
+                        " (killed for exceeding its memory limit)"
+                    }
+                    _ => "",
+                };
+                (
+                    format!(
+                        "{} crashed {} times as it started{how}.",
+                        slot.dyno(),
+                        crate::reconcile::FAIL_FAST_CRASHES
+                    ),
+                    witness,
+                )
+            }
+            _ => (
+                "its web process did not pass its health check in time.".to_string(),
+                observed
+                    .iter()
+                    .filter(ours)
+                    .find(|o| o.slot.process == "web" && !o.ready),
+            ),
+        };
+        if let Some(witness) = witness {
+            match self.runtime.last_output(&witness.id, 20).await {
+                Ok(lines) if !lines.is_empty() => {
+                    reason.push_str(&format!(
+                        "\nThe last lines {} printed:\n{}",
+                        witness.slot.dyno(),
+                        lines.join("\n")
+                    ));
+                }
+                Ok(_) => reason.push_str(&format!("\n{} printed nothing.", witness.slot.dyno())),
+                Err(e) => tracing::warn!("could not read the process's output: {e}"),
+            }
+        }
+        reason
+    }
+
     /// Marks a release that never became healthy failed and makes the last good one current.
-    async fn fail_release(&self, app: &App, release: &Release) -> Result<(), SchedulerError> {
+    async fn fail_release(
+        &self,
+        app: &App,
+        release: &Release,
+        reason: String,
+    ) -> Result<(), SchedulerError> {
         tracing::warn!(release = %format!("v{}", release.version), "release did not become healthy; keeping the previous one");
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(release.id, reason);
         self.store
             .set_release_status(release.id, ReleaseStatus::Failed)
             .await?;
@@ -587,7 +813,7 @@ impl Scheduler {
         filter
     }
 
-    fn process_spec(
+    pub(crate) fn process_spec(
         &self,
         app: &App,
         release: &Release,

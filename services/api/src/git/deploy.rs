@@ -8,11 +8,11 @@
 
 use crate::git::pushes::{DeployDone, PushGrant};
 use crate::git::{HookRequest, HOOK_RESULT_PREFIX};
+use crate::releases;
 use crate::state::ApiState;
 use paas_builder::BuildRequest;
 use paas_domain::formation::initial_formation;
 use paas_domain::AppName;
-use paas_scheduler::ReleaseOutcome;
 use paas_store::{BuildStatus, NewRelease, PushRelease};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -154,10 +154,24 @@ async fn deploy(
             return Err(format!("Push rejected: {e}"));
         }
     };
+    if let Err(e) =
+        releases::release_phase(state, &app, &built.image, &built.process_types, out).await
+    {
+        tracing::info!("release phase failed: {e}");
+        let _ = state
+            .store
+            .finish_build(build.id, BuildStatus::Failed, None)
+            .await;
+        return Err(format!(
+            "Push rejected: {e}; the release was not deployed and the previous one keeps serving."
+        ));
+    }
 
-    let recorded = state
-        .store
-        .record_push_release(PushRelease {
+    let recorded = releases::record_push(
+        state,
+        &app,
+        &grant.user_email,
+        PushRelease {
             build_id: build.id,
             release: NewRelease {
                 app_id: app.id,
@@ -171,8 +185,9 @@ async fn deploy(
             initial_formation: initial_formation(built.process_types.keys()),
             ref_name: request.ref_name.clone(),
             new_commit: request.new.clone(),
-        })
-        .await;
+        },
+    )
+    .await;
     let release = match recorded {
         Ok(release) => release,
         Err(e) => {
@@ -184,24 +199,20 @@ async fn deploy(
             return Err("Push rejected: the release could not be recorded.".to_string());
         }
     };
-    tracing::info!(release = %format!("v{}", release.version), user = %grant.user_email, "release created");
-
     say(format!("-----> Launching v{}...", release.version)).await;
-    state.scheduler.wake();
-    let outcome = state
-        .scheduler
-        .await_release(release.id, state.config.deploy_timeout)
+    let failure = releases::await_rollout(state, &release)
         .await
         .map_err(|e| e.to_string())?;
-    match outcome {
-        ReleaseOutcome::Succeeded => {
+    match failure {
+        None => {
             say(format!("-----> Launching... done, v{}", release.version)).await;
-            say(format!("       {} deployed", state.config.web_url(&app.name))).await;
+            say(format!(
+                "       {} deployed",
+                state.config.web_url(&app.name)
+            ))
+            .await;
             Ok(())
         }
-        ReleaseOutcome::Failed | ReleaseOutcome::TimedOut => Err(format!(
-            "Release v{} failed to start: its web process did not answer HTTP on $PORT in time; the previous release keeps serving.",
-            release.version
-        )),
+        Some(message) => Err(message),
     }
 }

@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The current release's process types and commands (empty before the first deploy).
+/// The current release's process types and commands; the release phase (`release:`) is not
+/// one that can be scaled.
 async fn commands(state: &ApiState, app: &App) -> Result<BTreeMap<String, String>, ApiError> {
-    Ok(match app.current_release_id {
+    let mut commands = match app.current_release_id {
         Some(id) => state
             .store
             .release_by_id(id)
@@ -26,7 +28,9 @@ async fn commands(state: &ApiState, app: &App) -> Result<BTreeMap<String, String
             .map(|r| r.process_types)
             .unwrap_or_default(),
         None => BTreeMap::new(),
-    })
+    };
+    commands.remove(paas_scheduler::RELEASE_PHASE);
+    Ok(commands)
 }
 
 async fn entries(state: &ApiState, app: &App) -> Result<Vec<FormationEntry>, ApiError> {
@@ -109,6 +113,7 @@ pub async fn dynos(
                 name: p.dyno,
                 process_type: p.process,
                 state: if p.running { "up" } else { "crashed" }.to_string(),
+                out_of_memory: p.out_of_memory,
                 release: p.version.map(|v| format!("v{v}")),
                 created_at: rfc3339(p.created * 1000),
             })

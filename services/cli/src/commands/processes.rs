@@ -38,8 +38,13 @@ fn ps_text(formation: &[FormationEntry], dynos: &[Dyno]) -> String {
         ));
         for dyno in of_type {
             let release = dyno.release.as_deref().unwrap_or("?");
+            let cause = if dyno.out_of_memory {
+                " (out of memory)"
+            } else {
+                ""
+            };
             text.push_str(&format!(
-                "{}: {} {} ({release})\n",
+                "{}: {}{cause} {} ({release})\n",
                 dyno.name, dyno.state, dyno.created_at
             ));
         }
@@ -142,13 +147,21 @@ mod tests {
             name: name.into(),
             process_type: "web".into(),
             state: state.into(),
+            out_of_memory: false,
             release: Some("v3".into()),
             created_at: "2026-11-25T10:00:00Z".into(),
         };
-        let text = ps_text(&formation, &[dyno("web.1", "up"), dyno("web.2", "crashed")]);
+        let oom = Dyno {
+            out_of_memory: true,
+            ..dyno("web.3", "crashed")
+        };
+        let text = ps_text(
+            &formation,
+            &[dyno("web.1", "up"), dyno("web.2", "crashed"), oom],
+        );
         assert_eq!(
             text,
-            "=== web (2): python app.py\nweb.1: up 2026-11-25T10:00:00Z (v3)\nweb.2: crashed 2026-11-25T10:00:00Z (v3)\n\n"
+            "=== web (3): python app.py\nweb.1: up 2026-11-25T10:00:00Z (v3)\nweb.2: crashed 2026-11-25T10:00:00Z (v3)\nweb.3: crashed (out of memory) 2026-11-25T10:00:00Z (v3)\n\n"
         );
         assert_eq!(ps_text(&formation, &[]), "No processes are running.\n");
     }

@@ -23,7 +23,23 @@ pub fn list(args: ReleasesArgs) -> Result<()> {
     output::block(&table::columns(&rows(&releases)))
 }
 
+/// How long ago `created_at` (RFC 3339) was, as Heroku prints it: `~ 5m ago`.
+fn age(created_at: &str, now: jiff::Timestamp) -> Option<String> {
+    let then: jiff::Timestamp = created_at.parse().ok()?;
+    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
+    Some(match secs {
+        0..=59 => format!("~ {secs}s ago"),
+        60..=3599 => format!("~ {}m ago", secs / 60),
+        3600..=86_399 => format!("~ {}h ago", secs / 3600),
+        _ => format!("~ {}d ago", secs / 86_400),
+    })
+}
+
 fn rows(releases: &[ReleaseInfo]) -> Vec<Vec<String>> {
+    rows_at(releases, jiff::Timestamp::now())
+}
+
+fn rows_at(releases: &[ReleaseInfo], now: jiff::Timestamp) -> Vec<Vec<String>> {
     releases
         .iter()
         .map(|r| {
@@ -35,7 +51,10 @@ fn rows(releases: &[ReleaseInfo]) -> Vec<Vec<String>> {
                 format!("{}{}", r.version, if r.current { " *" } else { "" }),
                 description,
                 r.user.clone().unwrap_or_default(),
-                r.created_at.clone(),
+                match age(&r.created_at, now) {
+                    Some(age) => format!("{} ({age})", r.created_at),
+                    None => r.created_at.clone(),
+                },
             ]
         })
         .collect()
@@ -113,9 +132,22 @@ mod tests {
             status: status.to_string(),
             current,
         };
-        let rows = rows(&[r("v2", "failed", false), r("v1", "succeeded", true)]);
+        let now: jiff::Timestamp = "2026-11-25T12:30:00Z".parse().unwrap();
+        let rows = rows_at(&[r("v2", "failed", false), r("v1", "succeeded", true)], now);
         assert_eq!(rows[0][1], "Deploy abc (failed)");
+        assert_eq!(rows[0][3], "2026-11-25T10:00:00Z (~ 2h ago)");
         assert_eq!(rows[1][0], "v1 *");
         assert_eq!(previous_version("v5"), "v4");
+    }
+
+    #[test]
+    fn ages_read_as_heroku_prints_them() {
+        let now: jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let ago = |t: &str| age(t, now);
+        assert_eq!(ago("2026-11-25T11:59:30Z").as_deref(), Some("~ 30s ago"));
+        assert_eq!(ago("2026-11-25T11:55:00Z").as_deref(), Some("~ 5m ago"));
+        assert_eq!(ago("2026-11-22T12:00:00Z").as_deref(), Some("~ 3d ago"));
+        assert_eq!(ago("2026-11-25T12:00:05Z").as_deref(), Some("~ 0s ago"));
+        assert_eq!(ago("yesterday"), None);
     }
 }

@@ -94,6 +94,33 @@ impl DockerRuntime {
         Ok(())
     }
 
+    pub(crate) async fn last_output_impl(&self, id: &str, lines: usize) -> Result<Vec<String>> {
+        let options = LogsOptions::<String> {
+            follow: false,
+            stdout: true,
+            stderr: true,
+            tail: lines.to_string(),
+            ..Default::default()
+        };
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut splitter = LineSplitter::default();
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item.map_err(errors::map)? {
+                LogOutput::StdOut { message }
+                | LogOutput::StdErr { message }
+                | LogOutput::Console { message } => {
+                    // Entries are whole lines (or a final partial one), in order.
+                    out.extend(splitter.push(&message));
+                    out.extend(splitter.finish());
+                }
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        let skip = out.len().saturating_sub(lines);
+        Ok(out.split_off(skip))
+    }
+
     /// The last log entry of stdout and of stderr when it does not end with a newline (a
     /// partial line, written when the stream closed). Errors (container gone) give nothing.
     async fn final_partials(&self, id: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {

@@ -7,11 +7,12 @@ mod attach;
 mod containers;
 mod convert;
 mod errors;
+mod events;
 mod images;
 mod logs;
 mod stack_build;
 
-use crate::spec::{ContainerInfo, ContainerSpec, ImageConfig};
+use crate::spec::{ContainerEvent, ContainerInfo, ContainerSpec, ImageConfig};
 use crate::stacks::{StackConfig, StackImages};
 use crate::subnets::SubnetPool;
 use crate::{ContainerRuntime, Result, RuntimeError};
@@ -150,6 +151,18 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn resize_tty(&self, id: &str, rows: u16, cols: u16) -> Result<()> {
         self.resize_tty_impl(id, rows, cols).await
+    }
+
+    async fn last_output(&self, id: &str, lines: usize) -> Result<Vec<String>> {
+        self.last_output_impl(id, lines).await
+    }
+
+    async fn watch_events(
+        &self,
+        labels: &BTreeMap<String, String>,
+        sink: mpsc::Sender<ContainerEvent>,
+    ) -> Result<()> {
+        self.watch_events_impl(labels, sink).await
     }
 
     async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()> {
