@@ -31,8 +31,9 @@ pub struct StackImages {
 }
 
 impl Default for StackConfig {
-    /// Debian bookworm from `deb.debian.org`, Python (with netbase and tzdata) in the run stack, compilers and Python
-    /// headers in the build stack, the host CA bundle when present, and a lock file in the
+    /// Debian bookworm from `deb.debian.org`, Python, Node.js, Ruby and PHP (with netbase and tzdata)
+    /// in the run stack, compilers, Python and Ruby headers, npm, Go, Rust and composer in the
+    /// build stack, the host CA bundle when present, and a lock file in the
     /// system temporary directory (shared by every process on the host that uses the default).
     fn default() -> Self {
         let ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
@@ -43,9 +44,19 @@ impl Default for StackConfig {
             ca_bundle: std::path::Path::new(ca_bundle)
                 .exists()
                 .then(|| ca_bundle.to_string()),
-            run_packages: ["ca-certificates", "python3", "netbase", "tzdata"]
-                .map(String::from)
-                .to_vec(),
+            run_packages: [
+                "ca-certificates",
+                "python3",
+                "netbase",
+                "tzdata",
+                // Runtimes of the Node.js, Ruby and PHP buildpacks (`bundle exec` needs bundler).
+                "nodejs",
+                "ruby",
+                "ruby-bundler",
+                "php-cli",
+            ]
+            .map(String::from)
+            .to_vec(),
             build_packages: [
                 "python3-pip",
                 "python3-venv",
@@ -53,6 +64,13 @@ impl Default for StackConfig {
                 "build-essential",
                 "git",
                 "curl",
+                // Toolchains of the Node.js, Go, Rust, PHP and Ruby buildpacks.
+                "npm",
+                "golang-go",
+                "rustc-web",
+                "cargo-web",
+                "composer",
+                "ruby-dev",
             ]
             .map(String::from)
             .to_vec(),

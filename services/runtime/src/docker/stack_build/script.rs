@@ -191,8 +191,10 @@ mod tests {
     fn scripts_install_the_packages() {
         let config = StackConfig::default();
         let run = run_stack_script(&config, false);
-        assert!(run
-            .contains("install --no-install-recommends ca-certificates netbase python3 tzdata\n"));
+        assert!(run.contains(
+            "install --no-install-recommends ca-certificates netbase nodejs php-cli python3 ruby \
+             ruby-bundler tzdata\n"
+        ));
         assert!(run.contains("useradd --uid 1000"));
         assert!(!run.contains("CAInfo"));
         let build = build_stack_script(&config, true);

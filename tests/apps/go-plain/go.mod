@@ -1,0 +1,3 @@
+module example.com/go-plain
+
+go 1.19

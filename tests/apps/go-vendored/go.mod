@@ -1,0 +1,5 @@
+module example.com/go-vendored
+
+go 1.21
+
+require example.com/shout v1.2.0
