@@ -89,6 +89,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
             post(routes::formation::stop_dyno),
         )
         .route(
+            "/api/apps/{app}/buildpacks",
+            get(routes::buildpacks::list)
+                .post(routes::buildpacks::add)
+                .patch(routes::buildpacks::replace)
+                .delete(routes::buildpacks::clear),
+        )
+        .route(
+            "/api/apps/{app}/buildpacks/detect",
+            get(routes::buildpacks::detect),
+        )
+        .route(
             "/api/apps/{app}/sizes",
             get(routes::sizes::list).patch(routes::sizes::update),
         )

@@ -1,7 +1,6 @@
 //! The built-in buildpacks (the repo's `buildpacks/` folder, embedded at compile time) and the
-//! driver script that runs one of them inside a build container.
+//! driver script that runs them inside a build container.
 
-use crate::plan::Buildpack;
 use crate::slug::TarWriter;
 use include_dir::{include_dir, Dir, DirEntry};
 
@@ -11,8 +10,29 @@ static BUILDPACKS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../buildpacks"
 /// and release steps as the unprivileged `app` user.
 const DRIVER: &str = include_str!("driver.sh");
 
-/// Detection order of the built-in buildpacks.
-pub const BUILTIN_ORDER: &[Buildpack] = &[Buildpack::Python, Buildpack::Procfile];
+/// Detection order of the built-in buildpacks: folders under `buildpacks/`. Compiled
+/// ecosystems come before a generic `package.json` (design.md §3); a folder that does not
+/// exist (yet) is skipped.
+pub const BUILTIN_ORDER: &[&str] = &[
+    "ruby", "go", "rust", "php", "python", "nodejs", "static", "procfile",
+];
+
+/// Where the built-in buildpacks are extracted in a build container.
+pub const BUILDPACKS_ROOT: &str = "/buildpacks";
+
+/// The folders of [`BUILTIN_ORDER`] that exist, in order.
+pub fn builtin_available() -> Vec<&'static str> {
+    BUILTIN_ORDER
+        .iter()
+        .copied()
+        .filter(|name| BUILDPACKS.get_file(format!("{name}/bin/detect")).is_some())
+        .collect()
+}
+
+/// The build driver script (`/buildpacks/.driver` in a build container).
+pub fn driver_script() -> &'static str {
+    DRIVER
+}
 
 /// A tar archive holding `buildpacks/<name>/...` for every built-in buildpack plus
 /// `buildpacks/.driver`, to be extracted at `/` in a build container.
@@ -65,9 +85,10 @@ mod tests {
                 )
             })
             .collect();
-        for bp in BUILTIN_ORDER {
+        assert!(builtin_available().contains(&"python"));
+        for bp in builtin_available() {
             for step in ["detect", "compile", "release"] {
-                let path = format!("buildpacks/{}/bin/{step}", bp.dir());
+                let path = format!("buildpacks/{bp}/bin/{step}");
                 let mode = entries.iter().find(|(p, _)| *p == path).map(|(_, m)| *m);
                 assert_eq!(mode, Some(0o755), "{path}");
             }

@@ -12,8 +12,13 @@ pub enum BuildError {
     TimedOut { minutes: u64 },
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("failed to compile {buildpack} app (exit code {code})")]
-    Compile { buildpack: &'static str, code: i64 },
+    #[error("the build failed (exit code {code})")]
+    Compile { code: i64 },
+    /// A message for the user from the build driver or buildpack selection: no buildpack
+    /// matches (and what was looked for), a compile that failed, a buildpack that cannot be
+    /// fetched or is not one.
+    #[error("{0}")]
+    Rejected(String),
     #[error("the build ran out of memory ({limit_mib} MiB); the build was stopped")]
     OutOfMemory { limit_mib: i64 },
     #[error("the buildpack's bin/release printed invalid YAML: {0}")]

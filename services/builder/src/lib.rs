@@ -1,6 +1,7 @@
 //! The builder turns a pushed commit into a release image. It checks the commit out with
-//! git2, plans the build (which buildpack, which process types) with pure functions over the
-//! checked-out directory, runs the buildpack's `bin/compile` in a container of the build stack,
+//! git2, reads its Procfile and buildpack choices with pure functions over the checked-out
+//! directory, runs the buildpacks' `bin/detect` and `bin/compile` in a container of the build
+//! stack (`driver.sh`),
 //! and lays the compiled app (the slug) on the run stack as a new image. It knows nothing of
 //! routes, releases or the store.
 
@@ -12,12 +13,14 @@ mod plan;
 mod release_yaml;
 mod repo;
 mod slug;
+mod sources;
 
-pub use buildpacks::{builtin_buildpacks_tar, BUILTIN_ORDER};
+pub use buildpacks::{builtin_available, builtin_buildpacks_tar, driver_script, BUILTIN_ORDER};
 pub use checkout::checkout;
 pub use error::BuildError;
-pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig};
-pub use plan::{plan, BuildPlan, Buildpack, PlanError};
+pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig, Detected};
+pub use plan::{parse_buildpacks_file, plan, BuildPlan, PlanError};
 pub use release_yaml::parse_default_process_types;
-pub use repo::{branch_head, init_app_repo, set_default_branch};
+pub use repo::{branch_head, head_commit, init_app_repo, set_default_branch};
 pub use slug::human_size;
+pub use sources::{split_ref, valid_buildpack_spec, BuildpackSource};

@@ -1,12 +1,15 @@
-//! The build pipeline: checkout, plan, compile in a build-stack container, and commit the slug
-//! onto the run stack as the release image. Output lines go to the pushing client as they come.
+//! The build pipeline: checkout, plan, detect and compile in a build-stack container (the
+//! buildpacks' own `bin/detect`, `bin/compile` and `bin/release`, run by `driver.sh` as the app
+//! user), and commit the slug onto the run stack as the release image. Output lines go to the
+//! pushing client as they come.
 
-use crate::buildpacks::builtin_buildpacks_tar;
+use crate::buildpacks::{builtin_available, builtin_buildpacks_tar, BUILDPACKS_ROOT};
 use crate::checkout::checkout;
 use crate::error::BuildError;
-use crate::plan::{plan, Buildpack};
+use crate::plan::plan;
 use crate::release_yaml::parse_default_process_types;
 use crate::slug::{first_file, human_size, tar_content_size, TarWriter};
+use crate::sources::{fetch, BuildpackSource};
 use paas_domain::{AppName, HealthCheck, HEALTHCHECK_LABEL};
 use paas_runtime::{ContainerRuntime, ContainerSpec, ImageConfig, Mount, MountKind, StackImages};
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ pub struct BuilderConfig {
     pub build_nano_cpus: i64,
     /// Longest a build's compile may run before it is stopped.
     pub build_timeout: Duration,
+    /// Where third-party buildpacks cloned from git URLs are kept, one folder per URL and ref.
+    pub buildpack_cache: PathBuf,
 }
 
 pub struct BuildRequest<'a> {
@@ -47,12 +52,24 @@ pub struct BuildRequest<'a> {
     pub image_tag: &'a str,
     /// Docker volume that keeps CACHE_DIR between builds of the app.
     pub cache_volume: &'a str,
+    /// The app's config vars: one file each in ENV_DIR; `BUILDPACK_URL` chooses a buildpack.
+    pub config: &'a BTreeMap<String, String>,
+    /// The app's own buildpack list (`paas buildpacks:set`), which overrides everything else.
+    pub buildpacks: &'a [String],
+}
+
+/// What detection found: the name the winning `bin/detect` printed, and why (its second line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildOutput {
     pub image: String,
-    pub buildpack: Buildpack,
+    /// The name the (last) buildpack's `bin/detect` printed.
+    pub buildpack: String,
     /// Process type -> command (Procfile over the buildpack's defaults).
     pub process_types: BTreeMap<String, String>,
     pub slug_bytes: u64,
@@ -92,10 +109,33 @@ impl Builder {
                 .map_err(|e| BuildError::Checkout(e.to_string()))??
         };
         let plan = plan(&source_dir)?;
-        say(format!("-----> {} app detected", plan.buildpack.name())).await;
-        say(format!("       ({})", plan.reason)).await;
+        // The app's own list, else BUILDPACK_URL, else .buildpacks, else detection.
+        let chosen: Vec<String> = if !req.buildpacks.is_empty() {
+            req.buildpacks.to_vec()
+        } else if let Some(url) = req
+            .config
+            .get("BUILDPACK_URL")
+            .map(|u| u.trim())
+            .filter(|u| !u.is_empty())
+        {
+            vec![url.to_string()]
+        } else {
+            plan.buildpacks_file.clone().unwrap_or_default()
+        };
+        let mut sources = Vec::new();
+        for spec in &chosen {
+            let mut source =
+                fetch(spec, &self.config.buildpack_cache)
+                    .await
+                    .map_err(|e| match e {
+                        BuildError::Rejected(m) => BuildError::Rejected(redact_url(&m)),
+                        other => other,
+                    })?;
+            source.label = redact_url(&source.label);
+            sources.push(source);
+        }
 
-        let compiled = self.compile(req, plan.buildpack, &source_tar, out).await?;
+        let compiled = self.compile(req, &sources, &source_tar, out).await?;
 
         say("-----> Discovering process types".to_string()).await;
         let defaults = parse_default_process_types(&compiled.release_yaml)?;
@@ -146,7 +186,7 @@ impl Builder {
         say(format!("-----> Slug compiled, {}", human_size(slug_bytes))).await;
         Ok(BuildOutput {
             image: req.image_tag.to_string(),
-            buildpack: plan.buildpack,
+            buildpack: compiled.detected.name,
             process_types,
             slug_bytes,
         })
@@ -155,20 +195,151 @@ impl Builder {
     async fn compile(
         &self,
         req: &BuildRequest<'_>,
-        buildpack: Buildpack,
+        sources: &[BuildpackSource],
         source_tar: &Path,
         out: &mpsc::Sender<String>,
     ) -> Result<Compiled, BuildError> {
-        let spec = self.build_container_spec(req, buildpack);
+        let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver")];
+        if sources.is_empty() {
+            cmd.push("build".to_string());
+            cmd.extend(builtin_dirs());
+        } else {
+            cmd.push("build-explicit".to_string());
+            for (i, source) in sources.iter().enumerate() {
+                cmd.push(format!("{BUILDPACKS_ROOT}/.ext/{i}"));
+                cmd.push(source.label.clone());
+            }
+        }
+        let spec = self.build_container_spec(Some(req.app), Some(req.cache_volume), cmd);
         let id = self.runtime.create_container(&spec).await?;
         let container = ContainerGuard::new(self.runtime.clone(), id.clone());
         let limit = self.config.build_timeout;
-        let result = match tokio::time::timeout(
-            limit,
-            self.run_compile(&id, buildpack, source_tar, req.work_dir, out),
-        )
-        .await
-        {
+        let result =
+            match tokio::time::timeout(limit, self.run_compile(&id, req, sources, source_tar, out))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(BuildError::TimedOut {
+                    minutes: limit.as_secs().div_ceil(60),
+                }),
+            };
+        container.remove().await;
+        result
+    }
+
+    async fn run_compile(
+        &self,
+        id: &str,
+        req: &BuildRequest<'_>,
+        sources: &[BuildpackSource],
+        source_tar: &Path,
+        out: &mpsc::Sender<String>,
+    ) -> Result<Compiled, BuildError> {
+        let work_dir = req.work_dir;
+        self.runtime.upload_tar_file(id, "/", source_tar).await?;
+        self.runtime
+            .upload_tar(id, "/", builtin_buildpacks_tar()?)
+            .await?;
+        if !sources.is_empty() {
+            let archive = work_dir.join("buildpacks.tar");
+            let (dirs, path) = (
+                sources.iter().map(|s| s.dir.clone()).collect::<Vec<_>>(),
+                archive.clone(),
+            );
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+                let mut tar = TarWriter::to_writer(file);
+                tar.dir("buildpacks/.ext/")?;
+                for (i, dir) in dirs.iter().enumerate() {
+                    tar.host_dir(&format!("buildpacks/.ext/{i}"), dir)?;
+                }
+                tar.finish()?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| BuildError::Io(std::io::Error::other(e)))??;
+            self.runtime.upload_tar_file(id, "/", &archive).await?;
+        }
+        self.runtime
+            .upload_tar(id, "/", env_dir_tar(req.config)?)
+            .await?;
+        self.runtime.start_container(id).await?;
+        self.runtime.follow_output(id, out.clone()).await?;
+        let code = self.runtime.wait_container(id).await?;
+        if code != 0 {
+            return Err(self.driver_failure(id, code).await);
+        }
+        let detected = self.read_detected(id).await?;
+        let release_tar = self
+            .runtime
+            .download_tar(id, "/tmp/paas/release.yml")
+            .await?;
+        let release_yaml = String::from_utf8_lossy(&first_file(&release_tar)?).to_string();
+        let slug = work_dir.join("slug.tar");
+        self.runtime.download_tar_file(id, "/app", &slug).await?;
+        Ok(Compiled {
+            release_yaml,
+            slug,
+            detected,
+        })
+    }
+
+    /// Why the driver exited non-zero: out of memory, the one line it left for the user, or
+    /// its exit code.
+    async fn driver_failure(&self, id: &str, code: i64) -> BuildError {
+        if self.runtime.was_oom_killed(id).await.unwrap_or(false) {
+            return BuildError::OutOfMemory {
+                limit_mib: self.config.build_memory_bytes / (1024 * 1024),
+            };
+        }
+        match self.runtime.download_tar(id, "/tmp/paas/error").await {
+            Ok(tar) => match first_file(&tar) {
+                Ok(text) => {
+                    let text = String::from_utf8_lossy(&text);
+                    BuildError::Rejected(text.lines().next().unwrap_or_default().to_string())
+                }
+                Err(_) => BuildError::Compile { code },
+            },
+            Err(_) => BuildError::Compile { code },
+        }
+    }
+
+    async fn read_detected(&self, id: &str) -> Result<Detected, BuildError> {
+        let tar = self.runtime.download_tar(id, "/tmp/paas/detected").await?;
+        let text = String::from_utf8_lossy(&first_file(&tar)?).to_string();
+        let mut lines = text.lines().skip(1);
+        Ok(Detected {
+            name: lines.next().unwrap_or_default().to_string(),
+            reason: lines.next().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// Runs the built-in buildpacks' `bin/detect` (in order, in a build container, as the app
+    /// user) over a source archive rooted at `app/`, without building.
+    pub async fn detect_source(
+        &self,
+        app: Option<&AppName>,
+        source_tar: &Path,
+    ) -> Result<Detected, BuildError> {
+        let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver"), "detect".to_string()];
+        cmd.extend(builtin_dirs());
+        let spec = self.build_container_spec(app, None, cmd);
+        let id = self.runtime.create_container(&spec).await?;
+        let container = ContainerGuard::new(self.runtime.clone(), id.clone());
+        let run = async {
+            self.runtime.upload_tar_file(&id, "/", source_tar).await?;
+            self.runtime
+                .upload_tar(&id, "/", builtin_buildpacks_tar()?)
+                .await?;
+            self.runtime.start_container(&id).await?;
+            let code = self.runtime.wait_container(&id).await?;
+            if code != 0 {
+                return Err(self.driver_failure(&id, code).await);
+            }
+            self.read_detected(&id).await
+        };
+        let limit = self.config.build_timeout;
+        let result = match tokio::time::timeout(limit, run).await {
             Ok(result) => result,
             Err(_) => Err(BuildError::TimedOut {
                 minutes: limit.as_secs().div_ceil(60),
@@ -178,52 +349,63 @@ impl Builder {
         result
     }
 
-    async fn run_compile(
-        &self,
-        id: &str,
-        buildpack: Buildpack,
-        source_tar: &Path,
-        work_dir: &Path,
-        out: &mpsc::Sender<String>,
-    ) -> Result<Compiled, BuildError> {
-        self.runtime.upload_tar_file(id, "/", source_tar).await?;
-        self.runtime
-            .upload_tar(id, "/", builtin_buildpacks_tar()?)
-            .await?;
-        self.runtime.start_container(id).await?;
-        self.runtime.follow_output(id, out.clone()).await?;
-        let code = self.runtime.wait_container(id).await?;
-        if code != 0 {
-            if self.runtime.was_oom_killed(id).await.unwrap_or(false) {
-                return Err(BuildError::OutOfMemory {
-                    limit_mib: self.config.build_memory_bytes / (1024 * 1024),
-                });
-            }
-            return Err(BuildError::Compile {
-                buildpack: buildpack.name(),
-                code,
-            });
-        }
-        let release_tar = self
-            .runtime
-            .download_tar(id, "/tmp/paas/release.yml")
-            .await?;
-        let release_yaml = String::from_utf8_lossy(&first_file(&release_tar)?).to_string();
-        let slug = work_dir.join("slug.tar");
-        self.runtime.download_tar_file(id, "/app", &slug).await?;
-        Ok(Compiled { release_yaml, slug })
+    /// [`Self::detect_source`] over a directory on this host (its `.git` left out).
+    pub async fn detect_dir(&self, dir: &Path, work_dir: &Path) -> Result<Detected, BuildError> {
+        let archive = work_dir.join("source.tar");
+        let (dir, path) = (dir.to_path_buf(), archive.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+            let mut tar = TarWriter::to_writer(file);
+            tar.host_dir("app", &dir)?;
+            tar.finish()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| BuildError::Io(std::io::Error::other(e)))??;
+        self.detect_source(None, &archive).await
     }
 
-    fn build_container_spec(&self, req: &BuildRequest<'_>, buildpack: Buildpack) -> ContainerSpec {
+    /// [`Self::detect_source`] over a commit of an app's bare repository.
+    pub async fn detect_commit(
+        &self,
+        app: &AppName,
+        repo: &Path,
+        commit: &str,
+        work_dir: &Path,
+    ) -> Result<Detected, BuildError> {
+        let source_tar = work_dir.join("source.tar");
+        {
+            let (repo, commit, dest, tar) = (
+                repo.to_path_buf(),
+                commit.to_string(),
+                work_dir.join("src"),
+                source_tar.clone(),
+            );
+            tokio::task::spawn_blocking(move || checkout(&repo, &[], &commit, &dest, &tar))
+                .await
+                .map_err(|e| BuildError::Checkout(e.to_string()))??
+        };
+        self.detect_source(Some(app), &source_tar).await
+    }
+
+    fn build_container_spec(
+        &self,
+        app: Option<&AppName>,
+        cache_volume: Option<&str>,
+        cmd: Vec<String>,
+    ) -> ContainerSpec {
         let mut env = BTreeMap::new();
         env.insert("STACK".to_string(), "paas-bookworm".to_string());
         env.insert("HOME".to_string(), "/app".to_string());
-        let mut mounts = vec![Mount {
-            kind: MountKind::Volume,
-            source: req.cache_volume.to_string(),
-            target: "/cache".to_string(),
-            read_only: false,
-        }];
+        let mut mounts: Vec<Mount> = cache_volume
+            .map(|volume| Mount {
+                kind: MountKind::Volume,
+                source: volume.to_string(),
+                target: "/cache".to_string(),
+                read_only: false,
+            })
+            .into_iter()
+            .collect();
         if let Some(bundle) = &self.config.ca_bundle {
             mounts.push(Mount {
                 kind: MountKind::Bind,
@@ -244,16 +426,15 @@ impl Builder {
             }
         }
         let mut labels = self.config.labels.clone();
-        labels.insert("paas.app".to_string(), req.app.to_string());
+        if let Some(app) = app {
+            labels.insert("paas.app".to_string(), app.to_string());
+        }
         labels.insert("paas.role".to_string(), "build".to_string());
         ContainerSpec {
             name: None,
             image: self.config.stacks.build.clone(),
             entrypoint: Some(vec!["/bin/bash".to_string()]),
-            cmd: Some(vec![
-                "/buildpacks/.driver".to_string(),
-                buildpack.dir().to_string(),
-            ]),
+            cmd: Some(cmd),
             env,
             labels,
             mounts,
@@ -325,6 +506,44 @@ struct Compiled {
     release_yaml: String,
     /// The compiled app as a tar archive file in the build's work directory.
     slug: PathBuf,
+    detected: Detected,
+}
+
+/// The built-in buildpack folders in the build container, in detection order.
+fn builtin_dirs() -> Vec<String> {
+    builtin_available()
+        .into_iter()
+        .map(|name| format!("{BUILDPACKS_ROOT}/{name}"))
+        .collect()
+}
+
+/// ENV_DIR as a tar archive to extract at `/`: one file per config var, named after it,
+/// holding its value, readable only by the app user.
+fn env_dir_tar(config: &BTreeMap<String, String>) -> std::io::Result<Vec<u8>> {
+    let mut tar = TarWriter::new();
+    tar.dir("env/")?;
+    for (key, value) in config {
+        // Keys are validated config var names; anything that is not a plain file name is
+        // left out rather than written elsewhere.
+        if key.is_empty() || key.contains('/') || key == "." || key == ".." {
+            continue;
+        }
+        tar.file(&format!("env/{key}"), 0o600, value.as_bytes())?;
+    }
+    tar.finish()
+}
+
+/// A URL with its credentials (`https://user:token@host/...`) hidden, for messages.
+fn redact_url(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end + 3], &rest[at..]),
+        None => text.to_string(),
+    }
 }
 
 /// Capabilities the build driver keeps (it needs them only to chown and drop to the app user).
@@ -366,5 +585,42 @@ impl Drop for ContainerGuard {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("cannot fetch https://me:tok@example.com/bp.git#v1: x"),
+            "cannot fetch https://***@example.com/bp.git#v1: x"
+        );
+        assert_eq!(redact_url("/srv/bp"), "/srv/bp");
+        assert_eq!(
+            redact_url("https://example.com/a@b"),
+            "https://example.com/a@b"
+        );
+    }
+
+    #[test]
+    fn env_dir_has_one_private_file_per_var() {
+        let config = BTreeMap::from([("SECRET".to_string(), "v".to_string())]);
+        let data = env_dir_tar(&config).unwrap();
+        let mut archive = tar::Archive::new(data.as_slice());
+        let entries: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert!(entries.contains(&("env/SECRET".to_string(), 0o600)));
     }
 }

@@ -1,118 +1,92 @@
-//! Build planning: which built-in buildpack applies to a source directory and why, and the
-//! app's Procfile. Pure over the directory's contents (it only reads files), so it is tested
-//! across the sample apps in `tests/apps/`. The rules mirror each buildpack's `bin/detect`.
+//! Build planning: what a source directory says about its build before any buildpack runs:
+//! its Procfile, its app.json health check, and the buildpacks its `.buildpacks` file chooses.
+//! Pure over the directory's contents (it only reads files). Which built-in buildpack applies
+//! is not decided here: each buildpack's own `bin/detect` decides, run in a build container
+//! (see `driver.sh`).
 
 use paas_domain::{HealthCheck, HealthCheckError, Procfile, ProcfileError};
 use std::path::Path;
 
-/// The built-in buildpacks, in detection order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Buildpack {
-    Python,
-    Procfile,
-}
-
-impl Buildpack {
-    /// The name its `bin/detect` prints.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Python => "Python",
-            Self::Procfile => "Procfile",
-        }
-    }
-
-    /// Its folder under `buildpacks/`.
-    pub fn dir(self) -> &'static str {
-        match self {
-            Self::Python => "python",
-            Self::Procfile => "procfile",
-        }
-    }
-}
-
-/// Files that make a directory a Python app, strongest first.
-const PYTHON_MANIFESTS: &[&str] = &[
-    "requirements.txt",
-    "setup.py",
-    "pyproject.toml",
-    "Pipfile",
-    ".python-version",
-    "runtime.txt",
-    "uv.lock",
-    "poetry.lock",
-];
-/// Weaker hints: an entry-point script at the root.
-const PYTHON_SCRIPTS: &[&str] = &["app.py", "main.py", "manage.py"];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildPlan {
-    pub buildpack: Buildpack,
-    /// Why it was chosen, e.g. `found requirements.txt`.
-    pub reason: String,
     /// The app's Procfile, when it has one.
     pub procfile: Option<Procfile>,
     /// The web health check its app.json declares, when it declares one.
     pub healthcheck: Option<HealthCheck>,
+    /// The buildpacks (git URL with optional `#ref`, or absolute path) its `.buildpacks`
+    /// file lists, in order, when it has one.
+    pub buildpacks_file: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("no buildpack matches this app: looked for a Python app (requirements.txt, setup.py, pyproject.toml, Pipfile, .python-version, runtime.txt, uv.lock, poetry.lock, app.py, main.py, manage.py) or a Procfile")]
-    NoMatch,
     #[error(transparent)]
     Procfile(#[from] ProcfileError),
     #[error(transparent)]
     AppJson(#[from] HealthCheckError),
+    #[error(".buildpacks is empty: list one buildpack (git URL with optional #ref, or absolute path) per line, or remove the file")]
+    EmptyBuildpacksFile,
     #[error("cannot read {file}: {reason}")]
     Unreadable { file: String, reason: String },
 }
 
-/// Decides how to build the app in `dir`.
+/// Reads what the app in `dir` says about its build.
 pub fn plan(dir: &Path) -> Result<BuildPlan, PlanError> {
-    let procfile = read_procfile(dir)?;
-    let healthcheck = read_healthcheck(dir)?;
-    let found = |names: &[&'static str]| names.iter().copied().find(|n| is_file(dir, n));
-    let (buildpack, reason) = if let Some(file) = found(PYTHON_MANIFESTS) {
-        (Buildpack::Python, format!("found {file}"))
-    } else if let Some(file) = found(PYTHON_SCRIPTS) {
-        (Buildpack::Python, format!("found {file}"))
-    } else if procfile.is_some() {
-        (Buildpack::Procfile, "found a Procfile".to_string())
-    } else {
-        return Err(PlanError::NoMatch);
-    };
     Ok(BuildPlan {
-        buildpack,
-        reason,
-        procfile,
-        healthcheck,
+        procfile: read(dir, "Procfile")?
+            .map(|text| Procfile::parse(&text))
+            .transpose()?,
+        healthcheck: match read(dir, "app.json")? {
+            Some(text) => HealthCheck::from_app_json(&text)?,
+            None => None,
+        },
+        buildpacks_file: read(dir, ".buildpacks")?
+            .map(|text| parse_buildpacks_file(&text))
+            .transpose()?,
     })
 }
 
-fn read_healthcheck(dir: &Path) -> Result<Option<HealthCheck>, PlanError> {
-    if !is_file(dir, "app.json") {
-        return Ok(None);
+/// The lines of a `.buildpacks` file: one buildpack per line; blank lines and `#` comments
+/// are skipped.
+pub fn parse_buildpacks_file(text: &str) -> Result<Vec<String>, PlanError> {
+    let list: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    if list.is_empty() {
+        return Err(PlanError::EmptyBuildpacksFile);
     }
-    let text =
-        std::fs::read_to_string(dir.join("app.json")).map_err(|e| PlanError::Unreadable {
-            file: "app.json".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(HealthCheck::from_app_json(&text)?)
+    Ok(list)
 }
 
-fn is_file(dir: &Path, name: &str) -> bool {
-    std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file())
-}
-
-fn read_procfile(dir: &Path) -> Result<Option<Procfile>, PlanError> {
-    if !is_file(dir, "Procfile") {
+fn read(dir: &Path, name: &str) -> Result<Option<String>, PlanError> {
+    let is_file = std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file());
+    if !is_file {
         return Ok(None);
     }
-    let text =
-        std::fs::read_to_string(dir.join("Procfile")).map_err(|e| PlanError::Unreadable {
-            file: "Procfile".into(),
+    std::fs::read_to_string(dir.join(name))
+        .map(Some)
+        .map_err(|e| PlanError::Unreadable {
+            file: name.into(),
             reason: e.to_string(),
-        })?;
-    Ok(Some(Procfile::parse(&text)?))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buildpacks_file_lines() {
+        assert_eq!(
+            parse_buildpacks_file("# first\nhttps://x/a.git#v1\n\n/srv/bp\n").unwrap(),
+            vec!["https://x/a.git#v1".to_string(), "/srv/bp".to_string()]
+        );
+        assert_eq!(
+            parse_buildpacks_file("\n# nothing\n"),
+            Err(PlanError::EmptyBuildpacksFile)
+        );
+    }
 }

@@ -58,6 +58,25 @@ pub fn branch_head(path: &Path, ref_name: &str) -> Result<Option<String>, BuildE
     head
 }
 
+/// The commit the repository's HEAD (the deploy branch) points at; `None` before any push.
+pub fn head_commit(path: &Path) -> Result<Option<String>, BuildError> {
+    let err = |e: git2::Error| BuildError::Checkout(e.message().to_string());
+    let repo = Repository::open_bare(path).map_err(err)?;
+    let head = match repo.head() {
+        Ok(head) => Ok(head.target().map(|oid| oid.to_string())),
+        Err(e)
+            if matches!(
+                e.code(),
+                git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(err(e)),
+    };
+    head
+}
+
 /// Points the repository's HEAD at `ref_name`, so a clone checks that branch out.
 pub fn set_default_branch(path: &Path, ref_name: &str) -> Result<(), BuildError> {
     let err = |e: git2::Error| BuildError::Checkout(e.message().to_string());

@@ -50,6 +50,36 @@ impl<W: std::io::Write> TarWriter<W> {
         self.inner.append_link(&mut header, path, target)
     }
 
+    /// Adds the host directory `dir` under `prefix` (e.g. `buildpacks/.ext/0`), recursively:
+    /// regular files with their permission bits, symlinks as links, `.git` folders skipped.
+    /// Files are streamed from disk.
+    pub fn host_dir(&mut self, prefix: &str, dir: &std::path::Path) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        self.dir(&format!("{prefix}/"))?;
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name();
+            if name == ".git" {
+                continue;
+            }
+            let path = format!("{prefix}/{}", name.to_string_lossy());
+            let meta = std::fs::symlink_metadata(entry.path())?;
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(entry.path())?;
+                self.symlink(&path, &target.to_string_lossy())?;
+            } else if meta.is_dir() {
+                self.host_dir(&path, &entry.path())?;
+            } else if meta.is_file() {
+                let mode = meta.permissions().mode() & 0o777;
+                let mut header = Self::header(tar::EntryType::Regular, mode, meta.len());
+                let file = std::fs::File::open(entry.path())?;
+                self.inner.append_data(&mut header, &path, file)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn finish(self) -> std::io::Result<W> {
         self.inner.into_inner()
     }
@@ -124,5 +154,37 @@ mod tests {
         let data = w.finish().unwrap();
         assert_eq!(tar_content_size(&data[..]).unwrap(), 5);
         assert_eq!(first_file(&data).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn host_dir_keeps_modes_and_skips_git() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/HEAD"), "x").unwrap();
+        std::fs::write(dir.path().join("bin/compile"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("bin/compile"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let mut w = TarWriter::new();
+        w.host_dir("bp", dir.path()).unwrap();
+        let data = w.finish().unwrap();
+        let mut archive = tar::Archive::new(data.as_slice());
+        let entries: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert!(entries.contains(&("bp/bin/compile".to_string(), 0o755)));
+        assert!(!entries.iter().any(|(p, _)| p.contains(".git")));
     }
 }

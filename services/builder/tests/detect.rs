@@ -1,81 +1,202 @@
-//! Build planning across the sample apps in `tests/apps/`: one test per app, a check that every
-//! sample app has a test, and a check that each built-in `bin/detect` script agrees with the
-//! planner.
+//! Detection and planning across the sample apps in `tests/apps/`: one generated test per
+//! folder (build.rs), each checking the folder's `paas-expect.json`: the buildpack whose own
+//! `bin/detect` wins (run by the build driver's `detect` mode, as in a build container), the
+//! process types (Procfile over the winner's `bin/release` defaults), or the error.
+//!
+//! Expectation file: `{"buildpack": "Python", "process_types": ["web"], "path": "/", "body":
+//! "..."}`, or `{"error": "no-match" | "procfile" | "compile" | "timeout" | "buildpacks-empty"
+//! | "not-a-buildpack", "message": "..."}`; `config` (config vars set before the push) and
+//! `files` (files written into the app before its commit) may name test buildpacks as
+//! `{path:NAME}` (tests/buildpacks/NAME) or `{git:NAME}` (a git repository made from it).
 
-use paas_builder::{plan, PlanError, BUILTIN_ORDER};
-use std::path::PathBuf;
+use paas_builder::{
+    builtin_available, parse_buildpacks_file, parse_default_process_types, plan, split_ref,
+    PlanError, BUILTIN_ORDER,
+};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn apps_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/apps")
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// What the planner should say for each sample app: the buildpack name, or the error kind.
-const EXPECTED: &[(&str, &str)] = &[
-    ("python-flask", "Python"),
-    ("python-stdlib", "Python"),
-    ("procfile-only", "Procfile"),
-    ("no-match", "error:no-match"),
-    ("broken-procfile", "error:procfile"),
-    ("python-failing", "Python"),
-    ("python-hanging-build", "Python"),
-    ("python-echo", "Python"),
-    ("python-env", "Python"),
-    ("python-crashing-worker", "Python"),
-    ("python-threaded", "Python"),
-];
+fn apps_dir() -> PathBuf {
+    root().join("tests/apps")
+}
 
-fn planned(app: &str) -> String {
-    match plan(&apps_dir().join(app)) {
-        Ok(p) => p.buildpack.name().to_string(),
-        Err(PlanError::NoMatch) => "error:no-match".to_string(),
-        Err(PlanError::Procfile(_)) => "error:procfile".to_string(),
-        Err(e) => format!("error:{e}"),
+fn expectation(app: &str) -> serde_json::Value {
+    let path = apps_dir().join(app).join("paas-expect.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (every sample app has one)", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn text<'a>(expect: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    expect.get(key).and_then(|v| v.as_str())
+}
+
+/// `{path:NAME}` and `{git:NAME}` -> the test buildpack's folder (detection runs its files).
+fn test_buildpack_dir(spec: &str) -> PathBuf {
+    let (url, _) = split_ref(spec);
+    let name = url
+        .strip_prefix("{path:")
+        .or_else(|| url.strip_prefix("{git:"))
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("sample apps name test buildpacks as {{path:NAME}}: {spec}"));
+    root().join("tests/buildpacks").join(name)
+}
+
+struct DriverRun {
+    code: i32,
+    /// folder, name, reason
+    detected: Vec<String>,
+    error: String,
+}
+
+/// The build driver's `detect` mode over `app_dir` with these buildpack folders, as the
+/// build container runs it (here as the current, unprivileged user).
+fn driver_detect(app_dir: &Path, buildpacks: &[PathBuf]) -> DriverRun {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("bash")
+        .arg(root().join("services/builder/src/driver.sh"))
+        .arg("detect")
+        .args(buildpacks)
+        .env("PAAS_APP_DIR", app_dir)
+        .env("PAAS_OUT", out.path())
+        .env("PAAS_DRIVER_NO_DROP", "1")
+        .status()
+        .unwrap();
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+    DriverRun {
+        code: status.code().unwrap_or(-1),
+        detected: read("detected").lines().map(str::to_string).collect(),
+        error: read("error").trim_end().to_string(),
     }
 }
 
-fn expected(app: &str) -> &'static str {
-    EXPECTED
-        .iter()
-        .find(|(name, _)| *name == app)
-        .map(|(_, e)| *e)
-        .unwrap_or_else(|| panic!("no expectation for sample app {app}"))
+fn builtin_dirs() -> Vec<PathBuf> {
+    builtin_available()
+        .into_iter()
+        .map(|name| root().join("buildpacks").join(name))
+        .collect()
 }
 
-macro_rules! detect_case {
-    ($test:ident, $app:literal) => {
-        #[test]
-        fn $test() {
-            assert_eq!(planned($app), expected($app), "sample app {}", $app);
+/// The default process types a buildpack's `bin/release` declares for the app.
+fn default_types(buildpack: &Path, app_dir: &Path) -> BTreeSet<String> {
+    let release = buildpack.join("bin/release");
+    if !release.exists() {
+        return BTreeSet::new();
+    }
+    let output = Command::new(&release).arg(app_dir).output().unwrap();
+    assert!(output.status.success(), "{} failed", release.display());
+    parse_default_process_types(&String::from_utf8_lossy(&output.stdout))
+        .unwrap()
+        .into_keys()
+        .collect()
+}
+
+fn check_sample(app: &str) {
+    let dir = apps_dir().join(app);
+    let expect = expectation(app);
+    let error = text(&expect, "error");
+    let message = text(&expect, "message").unwrap_or_default();
+    let plan = match (plan(&dir), error) {
+        (Err(e @ PlanError::Procfile(_)), Some("procfile"))
+        | (Err(e @ PlanError::EmptyBuildpacksFile), Some("buildpacks-empty")) => {
+            assert!(e.to_string().contains(message), "{app}: {e}");
+            return;
         }
+        (Err(e), _) => panic!("{app}: unexpected plan error {e}"),
+        (Ok(plan), _) => plan,
     };
+    // The buildpacks the app chooses: BUILDPACK_URL, else a .buildpacks file (its own, or one
+    // the test writes), else detection over the built-ins.
+    let chosen: Vec<String> =
+        if let Some(url) = expect.get("config").and_then(|c| text(c, "BUILDPACK_URL")) {
+            vec![url.to_string()]
+        } else if let Some(file) = expect.get("files").and_then(|f| text(f, ".buildpacks")) {
+            parse_buildpacks_file(file).unwrap()
+        } else {
+            plan.buildpacks_file.clone().unwrap_or_default()
+        };
+    let (name, winner) = if chosen.is_empty() {
+        let run = driver_detect(&dir, &builtin_dirs());
+        if error == Some("no-match") {
+            assert_eq!(run.code, 100, "{app}: detection matched {:?}", run.detected);
+            assert!(run.error.contains(message), "{app}: {}", run.error);
+            return;
+        }
+        assert_eq!(run.code, 0, "{app}: {}", run.error);
+        (run.detected[1].clone(), PathBuf::from(&run.detected[0]))
+    } else {
+        let dirs: Vec<PathBuf> = chosen.iter().map(|s| test_buildpack_dir(s)).collect();
+        if error == Some("not-a-buildpack") {
+            assert!(!dirs[0].join("bin/compile").exists(), "{app}");
+            return;
+        }
+        // Each chosen buildpack's bin/detect names it; the last one's name is reported.
+        let last = dirs.last().unwrap().clone();
+        let run = driver_detect(&dir, std::slice::from_ref(&last));
+        assert_eq!(run.code, 0, "{app}: {}", run.error);
+        (run.detected[1].clone(), last)
+    };
+    assert_eq!(Some(name.as_str()), text(&expect, "buildpack"), "{app}");
+    if let Some(types) = expect.get("process_types").and_then(|t| t.as_array()) {
+        let mut found = default_types(&winner, &dir);
+        if let Some(procfile) = &plan.procfile {
+            found.extend(procfile.processes.keys().cloned());
+        }
+        found.remove("release");
+        if found.is_empty() {
+            // bin/release decides from what bin/compile built (e.g. Go's binaries): the e2e
+            // deploy of this sample checks the types after a real build.
+            return;
+        }
+        let expected: BTreeSet<String> = types
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(found, expected, "{app}: process types");
+    }
 }
 
-detect_case!(detects_python_flask, "python-flask");
-detect_case!(detects_python_stdlib, "python-stdlib");
-detect_case!(detects_procfile_only, "procfile-only");
-detect_case!(detects_no_match, "no-match");
-detect_case!(detects_broken_procfile, "broken-procfile");
-detect_case!(detects_python_failing, "python-failing");
-detect_case!(detects_python_hanging_build, "python-hanging-build");
-detect_case!(detects_python_echo, "python-echo");
-detect_case!(detects_python_env, "python-env");
-detect_case!(detects_python_crashing_worker, "python-crashing-worker");
-detect_case!(detects_python_threaded, "python-threaded");
+include!(concat!(env!("OUT_DIR"), "/sample_apps.rs"));
 
 #[test]
-fn every_sample_app_has_an_expectation() {
-    let mut missing = Vec::new();
-    for entry in std::fs::read_dir(apps_dir()).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().to_string();
-        if !EXPECTED.iter().any(|(app, _)| *app == name) {
-            missing.push(name);
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "sample apps without a detection test: {missing:?}"
+fn every_sample_folder_has_a_generated_test() {
+    let mut folders: Vec<String> = std::fs::read_dir(apps_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders, GENERATED_SAMPLES,
+        "build.rs generates one test per folder of tests/apps; rebuild"
     );
+}
+
+#[test]
+fn builtin_order_names_folders_and_skips_missing_ones() {
+    let available = builtin_available();
+    assert!(available.contains(&"python") && available.contains(&"procfile"));
+    // Available ones keep the order, and a Procfile alone comes last.
+    let positions: Vec<usize> = available
+        .iter()
+        .map(|a| BUILTIN_ORDER.iter().position(|o| o == a).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(BUILTIN_ORDER.last(), Some(&"procfile"));
+    for name in BUILTIN_ORDER {
+        let exists = root()
+            .join("buildpacks")
+            .join(name)
+            .join("bin/detect")
+            .exists();
+        assert_eq!(exists, available.contains(name), "{name}");
+    }
 }
 
 #[test]
@@ -88,40 +209,26 @@ fn broken_procfile_names_the_line() {
 }
 
 #[test]
-fn no_match_lists_what_was_looked_for() {
-    let err = plan(&apps_dir().join("no-match")).unwrap_err().to_string();
+fn no_match_is_one_line_listing_what_each_buildpack_looked_for() {
+    let run = driver_detect(&apps_dir().join("no-match"), &builtin_dirs());
+    assert_eq!(run.code, 100);
+    assert!(!run.error.contains('\n'), "{}", run.error);
     assert!(
-        err.contains("requirements.txt") && err.contains("Procfile"),
-        "{err}"
+        run.error.contains("requirements.txt") && run.error.contains("a Procfile"),
+        "{}",
+        run.error
     );
 }
 
-/// The first built-in buildpack whose `bin/detect` exits 0, as the classic API would pick it.
-fn detect_with_scripts(app: &str) -> Option<String> {
-    let buildpacks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../buildpacks");
-    for bp in BUILTIN_ORDER {
-        let output = Command::new(buildpacks.join(bp.dir()).join("bin/detect"))
-            .arg(apps_dir().join(app))
-            .output()
-            .unwrap();
-        if output.status.success() {
-            return Some(String::from_utf8_lossy(&output.stdout).trim().to_string());
-        }
-    }
-    None
-}
-
 #[test]
-fn bin_detect_scripts_agree_with_the_planner() {
-    for (app, _) in EXPECTED {
-        let by_planner = plan(&apps_dir().join(app))
-            .ok()
-            .map(|p| p.buildpack.name().to_string());
-        let by_scripts = detect_with_scripts(app);
-        match (&by_planner, &by_scripts) {
-            // A broken Procfile is refused by the planner before any script runs.
-            (None, Some(_)) if planned(app) == "error:procfile" => {}
-            _ => assert_eq!(by_planner, by_scripts, "sample app {app}"),
-        }
-    }
+fn the_first_buildpack_in_order_that_detects_wins_and_says_why() {
+    // python-flask has both requirements.txt and a Procfile: Python comes first.
+    let run = driver_detect(&apps_dir().join("python-flask"), &builtin_dirs());
+    assert_eq!(run.code, 0);
+    assert_eq!(run.detected[1..], ["Python", "found requirements.txt"]);
+    // Reversed, the Procfile buildpack wins.
+    let mut reversed = builtin_dirs();
+    reversed.reverse();
+    let run = driver_detect(&apps_dir().join("python-flask"), &reversed);
+    assert_eq!(run.detected[1], "Procfile");
 }

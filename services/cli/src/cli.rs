@@ -91,6 +91,21 @@ pub enum Command {
     /// Show or change the memory (MiB) and CPU limits of process types: web=1024 or web=1024:0.5
     #[command(name = "ps:resize")]
     PsResize(ResizeArgs),
+    /// List the app's buildpacks (they override BUILDPACK_URL, .buildpacks and detection)
+    #[command(name = "buildpacks")]
+    Buildpacks(ConfigArgs),
+    /// Set the app's buildpacks (git URL with optional #ref, or a path on the server), in order
+    #[command(name = "buildpacks:set")]
+    BuildpacksSet(BuildpacksArgs),
+    /// Add a buildpack after the app's others
+    #[command(name = "buildpacks:add")]
+    BuildpacksAdd(BuildpacksArgs),
+    /// Clear the app's buildpacks: detection decides again
+    #[command(name = "buildpacks:clear", alias = "buildpacks:remove")]
+    BuildpacksClear(AppArgs),
+    /// Say which built-in buildpack detects the app's current code (its name, then why)
+    #[command(name = "buildpacks:detect")]
+    BuildpacksDetect(AppArgs),
     /// List who has access to an app
     #[command(name = "access")]
     Access(AccessArgs),
@@ -250,6 +265,15 @@ pub struct ScaleArgs {
     /// TYPE=N, TYPE+N or TYPE-N; none shows the formation
     #[arg(value_name = "TYPE=N")]
     pub changes: Vec<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildpacksArgs {
+    /// Git URL (with optional #ref) or absolute path on the server
+    #[arg(value_name = "URL", required = true)]
+    pub urls: Vec<String>,
     #[command(flatten)]
     pub target: AppArgs,
 }

@@ -1,8 +1,10 @@
 //! paasd, the paas server. `paasd` (or `paasd serve`) runs every role in one process: API,
 //! git, builds, scheduler and router on one HTTP port. `paasd stacks` only makes sure the stack
-//! images exist. `paasd hook pre-receive` is run by app repositories during a push.
+//! images exist. `paasd hook pre-receive` is run by app repositories during a push. `paasd
+//! detect DIR` says which buildpack would build DIR.
 
 mod config;
+mod detect;
 mod dispatch;
 mod front_door;
 mod hook;
@@ -27,6 +29,11 @@ enum Command {
     Serve,
     /// Build the stack images if they are missing, then exit.
     Stacks,
+    /// Print which buildpack would build the app in DIR (its name, then why), without building.
+    Detect {
+        /// The app's source directory.
+        dir: std::path::PathBuf,
+    },
     /// Git hooks of app repositories (run by git, not by people).
     Hook {
         #[command(subcommand)]
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run().await.map(|()| ExitCode::SUCCESS),
             Command::Stacks => stacks::run().await.map(|()| ExitCode::SUCCESS),
+            Command::Detect { dir } => detect::run(&dir).await,
             Command::Hook {
                 hook: HookCommand::PreReceive,
             } => hook::pre_receive().await,

@@ -113,6 +113,7 @@ pub async fn run() -> anyhow::Result<()> {
             build_memory_bytes: (config.build_memory as i64) * 1024 * 1024,
             build_nano_cpus: Config::nano_cpus(config.build_cpus),
             build_timeout: Duration::from_secs(config.build_timeout),
+            buildpack_cache: data_dir.join("buildpacks"),
         },
     ));
 

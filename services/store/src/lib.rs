@@ -152,6 +152,17 @@ pub trait Store: Send + Sync + 'static {
     /// no such app.
     async fn bump_restarts(&self, app_id: Uuid, types: &[String]) -> Result<()>;
 
+    // --- buildpacks
+    /// The buildpacks the app chose (`paas buildpacks:set`), in the order they run; empty
+    /// when it chose none.
+    async fn app_buildpacks(&self, app_id: Uuid) -> Result<Vec<String>>;
+    /// Replaces the app's buildpack list (empty clears it). `StoreError::NotFound` when there
+    /// is no such app.
+    async fn set_app_buildpacks(&self, app_id: Uuid, urls: &[String]) -> Result<()>;
+    /// Appends one buildpack to the app's list and returns the list. `StoreError::NotFound`
+    /// when there is no such app.
+    async fn add_app_buildpack(&self, app_id: Uuid, url: &str) -> Result<Vec<String>>;
+
     // --- formation
     /// Process type -> quantity; empty when never set.
     async fn formation(&self, app_id: Uuid) -> Result<Formation>;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod apps;
+mod buildpacks;
 mod builds;
 mod changes;
 mod codec;
@@ -233,6 +234,18 @@ impl Store for SqlStore {
 
     async fn bump_restarts(&self, app_id: Uuid, types: &[String]) -> Result<()> {
         sizes::bump_restarts(self, app_id, types).await
+    }
+
+    async fn app_buildpacks(&self, app_id: Uuid) -> Result<Vec<String>> {
+        buildpacks::app_buildpacks(self, app_id).await
+    }
+
+    async fn set_app_buildpacks(&self, app_id: Uuid, urls: &[String]) -> Result<()> {
+        buildpacks::set_app_buildpacks(self, app_id, urls).await
+    }
+
+    async fn add_app_buildpack(&self, app_id: Uuid, url: &str) -> Result<Vec<String>> {
+        buildpacks::add_app_buildpack(self, app_id, url).await
     }
 
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {

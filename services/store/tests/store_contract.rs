@@ -68,7 +68,55 @@ store_tests!(
     push_release_is_one_outcome,
     process_sizes_set_and_kept_per_type,
     config_changes_and_rollbacks_are_releases,
+    app_buildpacks_are_set_added_and_cleared_in_order,
 );
+
+async fn app_buildpacks_are_set_added_and_cleared_in_order(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    assert!(store.app_buildpacks(web.id).await.unwrap().is_empty());
+    let list = |urls: &[&str]| urls.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    store
+        .set_app_buildpacks(web.id, &list(&["https://x/b.git", "https://x/a.git#v1"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.add_app_buildpack(web.id, "/srv/c").await.unwrap(),
+        list(&["https://x/b.git", "https://x/a.git#v1", "/srv/c"])
+    );
+    store
+        .set_app_buildpacks(other.id, &list(&["/srv/other"]))
+        .await
+        .unwrap();
+    store
+        .set_app_buildpacks(web.id, &list(&["/srv/d"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.app_buildpacks(web.id).await.unwrap(),
+        list(&["/srv/d"])
+    );
+    store.set_app_buildpacks(web.id, &[]).await.unwrap();
+    assert!(store.app_buildpacks(web.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.add_app_buildpack(web.id, "/srv/e").await.unwrap(),
+        list(&["/srv/e"])
+    );
+    assert_not_found(store.add_app_buildpack(Uuid::new_v4(), "/srv/x").await);
+    assert_not_found(
+        store
+            .set_app_buildpacks(Uuid::new_v4(), &list(&["/srv/x"]))
+            .await,
+    );
+    store.delete_app(web.id).await.unwrap();
+    assert!(store.app_buildpacks(web.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.app_buildpacks(other.id).await.unwrap(),
+        list(&["/srv/other"])
+    );
+}
 
 fn release_for(app_id: Uuid, image: &str) -> NewRelease {
     NewRelease {

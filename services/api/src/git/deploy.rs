@@ -128,6 +128,22 @@ async fn deploy(
     );
     let cache_volume = state.config.cache_volume(&app.name);
     let object_dirs: Vec<PathBuf> = request.object_dirs.iter().map(PathBuf::from).collect();
+    // The current release's config vars reach the build as ENV_DIR (values are never logged).
+    let config = match app.current_release_id {
+        Some(id) => state
+            .store
+            .release_by_id(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|release| release.config)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let buildpacks = state
+        .store
+        .app_buildpacks(app.id)
+        .await
+        .map_err(|e| e.to_string())?;
     let built = state
         .builder
         .build(
@@ -139,6 +155,8 @@ async fn deploy(
                 work_dir: &work_dir,
                 image_tag: &image_tag,
                 cache_volume: &cache_volume,
+                config: &config,
+                buildpacks: &buildpacks,
             },
             out,
         )

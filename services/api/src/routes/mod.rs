@@ -3,6 +3,7 @@
 pub mod access;
 pub mod apps;
 pub mod authorizations;
+pub mod buildpacks;
 pub mod config_vars;
 pub mod formation;
 pub mod health;

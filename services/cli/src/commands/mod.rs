@@ -5,6 +5,7 @@ mod access;
 mod apps;
 mod auth;
 mod authorizations;
+mod buildpacks;
 mod config_vars;
 mod processes;
 mod releases;
@@ -45,6 +46,11 @@ pub fn run(command: Command) -> Result<()> {
         Command::Releases(args) => releases::list(args),
         Command::ReleasesInfo(args) => releases::info(args),
         Command::Rollback(args) => releases::rollback(args),
+        Command::Buildpacks(args) => buildpacks::list(args),
+        Command::BuildpacksSet(args) => buildpacks::set(args),
+        Command::BuildpacksAdd(args) => buildpacks::add(args),
+        Command::BuildpacksClear(args) => buildpacks::clear(args),
+        Command::BuildpacksDetect(args) => buildpacks::detect(args),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),

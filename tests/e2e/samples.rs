@@ -1,0 +1,287 @@
+//! Every sample app in `tests/apps/` deployed with `git push` through a real paasd, checked
+//! against its `paas-expect.json` (see services/builder/tests/detect.rs for the format): the
+//! detected buildpack and the process types in the push output, and the HTTP answer through
+//! the router; or the push rejected with the expected message. One generated test per folder
+//! (build.rs); they share one paasd (started by the first, stopped when the last one running
+//! ends) and run in parallel on the test threads.
+
+use paas_e2e::{app_name, workspace, Paasd, User, ADMIN_EMAIL, ADMIN_PASSWORD};
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
+
+static SHARED: Mutex<Weak<Paasd>> = Mutex::new(Weak::new());
+
+fn shared_paasd() -> Arc<Paasd> {
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(paasd) = shared.upgrade() {
+        return paasd;
+    }
+    let paasd = Arc::new(Paasd::start());
+    *shared = Arc::downgrade(&paasd);
+    paasd
+}
+
+/// `{path:NAME}` -> tests/buildpacks/NAME; `{git:NAME}` -> the file:// URL of a git
+/// repository (branch main) made from that folder in the user's home.
+fn fill_in(text: &str, user: &User) -> String {
+    let mut out = text.to_string();
+    while let Some(start) = out.find("{path:").or_else(|| out.find("{git:")) {
+        let end = start + out[start..].find('}').expect("closing brace");
+        let (kind, name) = out[start + 1..end].split_once(':').unwrap();
+        let folder = workspace().join("tests/buildpacks").join(name);
+        let replacement = if kind == "path" {
+            folder.display().to_string()
+        } else {
+            let repo = user.home.path().join(format!("buildpack-{name}"));
+            if !repo.exists() {
+                copy_dir(&folder, &repo);
+                user.git(&repo, &["init", "-q", "-b", "main"]).ok();
+                user.commit_all(&repo, "buildpack");
+            }
+            format!("file://{}", repo.display())
+        };
+        out.replace_range(start..=end, &replacement);
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+}
+
+fn deploy_sample(sample: &str) {
+    let path = workspace()
+        .join("tests/apps")
+        .join(sample)
+        .join("paas-expect.json");
+    let expect: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("paas-expect.json")).unwrap();
+    let text = |key: &str| expect.get(key).and_then(|v| v.as_str());
+    if let Some(reason) = text("e2e_skip") {
+        eprintln!("{sample}: not deployed here: {reason}");
+        return;
+    }
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo(sample);
+    if let Some(files) = expect.get("files").and_then(|f| f.as_object()) {
+        for (name, content) in files {
+            std::fs::write(repo.join(name), fill_in(content.as_str().unwrap(), &user)).unwrap();
+        }
+        user.commit_all(&repo, "files from paas-expect.json");
+    }
+    let app = app_name("sample");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    if let Some(config) = expect.get("config").and_then(|c| c.as_object()) {
+        let mut args = vec!["config:set".to_string()];
+        for (key, value) in config {
+            args.push(format!("{key}={}", fill_in(value.as_str().unwrap(), &user)));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        user.paas(&repo, &args).ok();
+    }
+
+    let push = user.git(&repo, &["push", "paas", "main"]);
+    let output = &push.stderr;
+    if let Some(error) = text("error") {
+        assert!(
+            !push.success,
+            "{sample}: the push should fail ({error}):\n{output}"
+        );
+        let message = text("message").unwrap_or_default();
+        let rejected: Vec<&str> = output
+            .lines()
+            .filter(|l| l.starts_with("remote:  !     Push rejected: "))
+            .collect();
+        assert!(
+            rejected.len() == 1 && rejected[0].contains(message),
+            "{sample}: expected one rejection line with {message:?} in:\n{output}"
+        );
+        let (status, _) = paasd.get_app(&app, "/");
+        assert_ne!(
+            status, 200,
+            "{sample}: nothing runs after a rejected first push"
+        );
+        return;
+    }
+    assert!(push.success, "{sample}: push failed:\n{output}");
+    let buildpack = text("buildpack").expect("buildpack");
+    assert!(
+        output.contains(&format!("remote: -----> {buildpack} app detected")),
+        "{sample}: expected {buildpack} in:\n{output}"
+    );
+    let declared: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("declares types ->") || l.contains("Default types for buildpack ->"))
+        .flat_map(|l| l.split("->").nth(1).unwrap_or_default().split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "(none)")
+        .collect();
+    for expected in expect["process_types"].as_array().expect("process_types") {
+        let expected = expected.as_str().unwrap();
+        assert!(
+            declared.contains(&expected),
+            "{sample}: no {expected} type in:\n{output}"
+        );
+    }
+    if let (Some(path), Some(body)) = (text("path"), text("body")) {
+        let (status, answer) = paasd.get_app(&app, path);
+        assert!(
+            status == 200 && answer.contains(body),
+            "{sample}: GET {path} answered {status} {answer:?}, expected {body:?}"
+        );
+    }
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+include!(concat!(env!("OUT_DIR"), "/sample_deploys.rs"));
+
+#[test]
+fn paasd_detect_prints_the_winning_name_then_why_or_one_line_listing_what_was_looked_for() {
+    let paasd = paas_e2e::binary("paasd");
+    let run = |sample: &str| {
+        std::process::Command::new(&paasd)
+            .args([
+                "detect",
+                &workspace()
+                    .join("tests/apps")
+                    .join(sample)
+                    .display()
+                    .to_string(),
+            ])
+            .env_remove("PAAS_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let flask = run("python-flask");
+    assert!(flask.status.success(), "{flask:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&flask.stdout),
+        "Python\nfound requirements.txt\n"
+    );
+    let procfile = run("procfile-only");
+    assert_eq!(
+        String::from_utf8_lossy(&procfile.stdout),
+        "Procfile\nfound a Procfile\n"
+    );
+    let none = run("no-match");
+    assert_eq!(none.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "no buildpack matches this app; looked for: a Python app (requirements.txt"
+        ) && stderr.contains("a Procfile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn buildpacks_commands_choose_the_next_pushs_buildpacks_and_detect_the_current_code() {
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-stdlib");
+    let app = app_name("bp");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.paas(&repo, &["buildpacks:detect"])
+        .fails_with_one_line();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    let detect = user.paas(&repo, &["buildpacks:detect"]).ok();
+    assert_eq!(detect.stdout, "Python\nfound app.py\n");
+    let none = user.paas(&repo, &["buildpacks"]).ok();
+    assert!(none.stdout.contains("no buildpacks set"), "{}", none.stdout);
+
+    let hello = workspace()
+        .join("tests/buildpacks/hello")
+        .display()
+        .to_string();
+    let set = user.paas(&repo, &["buildpacks:set", &hello]).ok();
+    assert!(
+        set.stdout.contains(&format!("1. {hello}")),
+        "{}",
+        set.stdout
+    );
+    let added = user.paas(&repo, &["buildpacks:add", &hello]).ok();
+    assert!(
+        added.stdout.contains(&format!("2. {hello}")),
+        "{}",
+        added.stdout
+    );
+    user.paas(&repo, &["buildpacks:set", "relative/path"])
+        .fails_with_one_line();
+    user.git(&repo, &["commit", "-q", "--allow-empty", "-m", "again"])
+        .ok();
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        push.stderr.contains("remote: -----> Hello app detected"),
+        "{}",
+        push.stderr
+    );
+    let (status, body) = paasd.get_app(&app, "/build-info.txt");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("exported by a previous buildpack: yes"),
+        "{body}"
+    );
+
+    user.paas(&repo, &["buildpacks:clear"]).ok();
+    let list = user.paas(&repo, &["buildpacks", "--json"]).ok();
+    assert_eq!(list.stdout.trim(), "[]");
+    let unreachable = user
+        .paas(&repo, &["buildpacks:set", "file:///nonexistent/bp.git#v1"])
+        .ok();
+    assert!(unreachable.stdout.contains("nonexistent"));
+    user.git(
+        &repo,
+        &["commit", "-q", "--allow-empty", "-m", "unreachable"],
+    )
+    .ok();
+    let push = user.git(&repo, &["push", "paas", "main"]);
+    assert!(!push.success);
+    let rejected: Vec<&str> = push
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" !     "))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", push.stderr);
+    assert!(
+        rejected[0].contains("Push rejected: cannot fetch buildpack file:///nonexistent/bp.git#v1"),
+        "{}",
+        push.stderr
+    );
+    // The running release is untouched.
+    let (status, _) = paasd.get_app(&app, "/build-info.txt");
+    assert_eq!(status, 200);
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+#[test]
+fn every_sample_folder_has_a_generated_deploy_test() {
+    let mut folders: Vec<String> = std::fs::read_dir(workspace().join("tests/apps"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders, GENERATED_SAMPLES,
+        "build.rs generates one test per folder"
+    );
+}
