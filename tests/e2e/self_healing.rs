@@ -182,14 +182,14 @@ fn an_app_json_health_check_decides_when_a_release_is_healthy() {
 }
 
 #[test]
-fn the_release_phase_runs_once_with_the_config_and_a_failing_one_blocks_the_release() {
+fn the_release_phase_runs_once_per_release_and_a_failing_one_blocks_it() {
     let paasd = Paasd::start();
     let (user, repo, app) = deployed(&paasd, "relphase");
     user.paas(&repo, &["config:set", "GREETING=hello from config"])
         .ok();
     std::fs::write(
         repo.join("Procfile"),
-        "web: python3 app.py\nrelease: echo \"migrating with $GREETING as $(id -un)\"\n",
+        "web: python3 app.py\nrelease: echo \"migrating with $GREETING as $(id -un)\"; test \"$GREETING\" != break\n",
     )
     .unwrap();
     user.commit_all(&repo, "a release phase");
@@ -203,14 +203,39 @@ fn the_release_phase_runs_once_with_the_config_and_a_failing_one_blocks_the_rele
         push.stderr
     );
     assert!(push.stderr.contains("done, v3"), "{}", push.stderr);
-    // It ran in a container of its own, gone now, and `release` is no process type.
-    assert!(
-        paasd.containers().iter().all(|c| !c.contains(".release.")),
-        "{:?}",
-        paasd.containers()
+    // It ran in a container of its own, removed once the release is decided, and `release`
+    // is no process type that runs or scales.
+    wait_for(
+        "the release phase's container removed",
+        Duration::from_secs(30),
+        || paasd.containers().iter().all(|c| !c.contains(".release.")),
     );
     user.paas(&repo, &["scale", "release=1"])
         .fails_with_one_line();
+
+    // A config change is a new release: its release phase runs too, and a failing one leaves
+    // the config and the processes as they were.
+    let change = user.paas(&repo, &["config:set", "GREETING=break"]);
+    assert!(!change.success, "{change:?}");
+    assert!(
+        change
+            .stderr
+            .contains("the release command failed (exit code 1)"),
+        "{}",
+        change.stderr
+    );
+    assert!(
+        change.stderr.contains("migrating with break as app"),
+        "{}",
+        change.stderr
+    );
+    assert_eq!(
+        user.paas(&repo, &["config:get", "GREETING"])
+            .ok()
+            .stdout
+            .trim(),
+        "hello from config"
+    );
 
     std::fs::write(
         repo.join("Procfile"),
@@ -220,17 +245,21 @@ fn the_release_phase_runs_once_with_the_config_and_a_failing_one_blocks_the_rele
     user.commit_all(&repo, "a failing release phase");
     let push = user.git(&repo, &["push", "paas", "main"]);
     assert!(!push.success, "{push:?}");
-    assert!(
-        push.stderr.contains("migration failed: no database"),
+    assert_eq!(
+        push.stderr.matches("migration failed: no database").count(),
+        1,
         "{}",
         push.stderr
     );
     assert!(push.stderr.contains("exit code 4"), "{}", push.stderr);
-    assert_eq!(paasd.get_app(&app, "/").0, 200);
+    let (status, body) = paasd.get_app(&app, "/");
+    assert_eq!((status, body.trim()), (200, "stdlib app on web.1"));
     let releases = user.paas(&repo, &["releases", "--json"]).ok().stdout;
     let releases: serde_json::Value = serde_json::from_str(&releases).unwrap();
-    assert_eq!(releases[0]["version"], "v3", "{releases}");
-    assert_eq!(releases[0]["current"], true);
+    assert_eq!(releases[0]["version"], "v5", "{releases}");
+    assert_eq!(releases[0]["status"], "failed", "{releases}");
+    assert_eq!(releases[2]["version"], "v3", "{releases}");
+    assert_eq!(releases[2]["current"], true, "{releases}");
 }
 
 #[test]

@@ -1,16 +1,16 @@
 //! The releases service: every release is made here. Config changes and rollbacks (and later
 //! the console's) are recorded with the store's one-transaction `change_release`; a push's
-//! release, after its release phase, with `record_push_release` (one transaction with its
-//! build and pending push). Either is then rolled out by the scheduler, and the caller waits
-//! until its processes answer or the release fails with the reason.
+//! release with `record_push_release` (one transaction with its build and pending push).
+//! Either is then rolled out by the scheduler (its release phase first, when the Procfile has
+//! a `release:` command), and the caller waits until its processes answer or the release
+//! fails with the reason.
 
 use crate::error::ApiError;
 use crate::state::ApiState;
 use crate::views::rfc3339;
 use paas_domain::api::ReleaseInfo;
-use paas_scheduler::RELEASE_PHASE;
 use paas_store::{App, PushRelease, Release, ReleaseChange, ReleaseStatus, StoreError, User};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -30,52 +30,10 @@ pub async fn change(
     if release.status != ReleaseStatus::Pending {
         return Ok(release);
     }
-    match await_rollout(state, &release).await? {
+    match await_rollout(state, &release, None).await? {
         None => Ok(release),
         Some(message) => Err(ApiError::Invalid(message)),
     }
-}
-
-/// Runs a pushed build's release phase (the Procfile's `release:` command, when it has one)
-/// in a container of the new image with the config the release will have (the current
-/// release's), its output going to `out`. An error means the release must not be made.
-pub async fn release_phase(
-    state: &ApiState,
-    app: &App,
-    image: &str,
-    process_types: &BTreeMap<String, String>,
-    out: &mpsc::Sender<String>,
-) -> Result<(), String> {
-    let Some(command) = process_types.get(RELEASE_PHASE) else {
-        return Ok(());
-    };
-    let _ = out
-        .send(format!("-----> Running release command: {command}"))
-        .await;
-    let config = match app.current_release_id {
-        Some(id) => state
-            .store
-            .release_by_id(id)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.config)
-            .unwrap_or_default(),
-        None => BTreeMap::new(),
-    };
-    state
-        .scheduler
-        .run_release_phase(
-            app,
-            image,
-            command,
-            &config,
-            state.config.deploy_timeout,
-            out,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = out.send("-----> Release command done".to_string()).await;
-    Ok(())
 }
 
 /// Records a pushed build's release: in one transaction the release, its build's success,
@@ -92,15 +50,17 @@ pub async fn record_push(
 }
 
 /// Wakes the scheduler and waits for `release`'s rollout: `None` when it serves, else what to
-/// tell the user (the previous release keeps serving).
+/// tell the user (the previous release keeps serving). The release phase's output goes to
+/// `out` as it comes.
 pub async fn await_rollout(
     state: &ApiState,
     release: &Release,
+    out: Option<&mpsc::Sender<String>>,
 ) -> Result<Option<String>, ApiError> {
     state.scheduler.wake();
     let outcome = state
         .scheduler
-        .await_release(release.id, state.config.deploy_timeout)
+        .await_release_with_output(release.id, state.config.deploy_timeout, out)
         .await
         .map_err(ApiError::internal)?;
     Ok(outcome.failure(release.version))

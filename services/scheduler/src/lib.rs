@@ -15,5 +15,5 @@ mod release_phase;
 mod scheduler;
 
 pub use config::SchedulerConfig;
-pub use release_phase::{ReleasePhaseError, RELEASE_PHASE};
+pub use release_phase::RELEASE_PHASE;
 pub use scheduler::{ProcessView, ReleaseOutcome, Scheduler, SchedulerError};

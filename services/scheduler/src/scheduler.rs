@@ -9,7 +9,7 @@ use crate::labels::{self, ProcessLabels, Slot};
 use crate::reconcile::{
     plan_app, AppPlan, DesiredRelease, Observed, PlanInput, RemoveReason, Verdict,
 };
-use crate::release_phase::RELEASE_PHASE;
+use crate::release_phase::{PhaseState, Phases, WakeHandle, LAST_LINES, RELEASE_PHASE};
 use paas_domain::ProcessSize;
 use paas_router::{AppRoute, Backend, RouteTable, RouteTableHandle};
 use paas_runtime::{
@@ -81,7 +81,9 @@ pub struct Scheduler {
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     routes: RouteTableHandle,
     pub(crate) config: SchedulerConfig,
-    wake: Notify,
+    wake: Arc<Notify>,
+    /// The release phases run or running, with their output.
+    pub(crate) phases: Phases,
     /// Serialises passes; holds the ids of containers that passed their health check.
     healthy: Mutex<HashSet<String>>,
     /// Crash counts and backoff per process slot.
@@ -106,7 +108,8 @@ impl Scheduler {
             runtime,
             routes,
             config,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
+            phases: Phases::default(),
             healthy: Mutex::new(HashSet::new()),
             crashes: std::sync::Mutex::new(CrashTracker::default()),
             retiring: Arc::default(),
@@ -263,6 +266,10 @@ impl Scheduler {
         self.wake.notify_one();
     }
 
+    pub(crate) fn wake_handle(&self) -> WakeHandle {
+        self.wake.clone()
+    }
+
     /// Runs passes forever: soon after a wake-up, often while something converges, and every
     /// idle interval otherwise.
     pub async fn run(self: Arc<Self>) {
@@ -293,17 +300,42 @@ impl Scheduler {
         release_id: Uuid,
         timeout: Duration,
     ) -> Result<ReleaseOutcome, SchedulerError> {
+        self.await_release_with_output(release_id, timeout, None)
+            .await
+    }
+
+    /// `await_release`, sending the release phase's output lines to `out` as they come.
+    pub async fn await_release_with_output(
+        &self,
+        release_id: Uuid,
+        timeout: Duration,
+        out: Option<&mpsc::Sender<String>>,
+    ) -> Result<ReleaseOutcome, SchedulerError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = 0;
         loop {
+            if let Some(out) = out {
+                for line in self.phases.lines_since(release_id, seen) {
+                    seen += 1;
+                    let _ = out.send(format!("       {line}")).await;
+                }
+            }
             if let Some(release) = self.store.release_by_id(release_id).await? {
                 match release.status {
                     ReleaseStatus::Succeeded => return Ok(ReleaseOutcome::Succeeded),
                     ReleaseStatus::Failed => {
-                        let reason = self
+                        let mut reason = self
                             .failures
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .remove(&release_id);
+                        if out.is_some() {
+                            // The waiter has seen the release command's lines already.
+                            reason = reason.map(|r| match r.split_once(LAST_LINES) {
+                                Some((why, _)) => why.to_string(),
+                                None => r,
+                            });
+                        }
                         return Ok(ReleaseOutcome::Failed(reason));
                     }
                     ReleaseStatus::Pending => {}
@@ -341,6 +373,14 @@ impl Scheduler {
             })
             .collect();
 
+        let mut phase_filter = labels::process_filter(&self.config.instance_id);
+        phase_filter.insert(labels::ROLE.to_string(), labels::ROLE_RELEASE.to_string());
+        let mut phase_containers: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
+        for c in self.runtime.list_containers(&phase_filter).await? {
+            if let Some(app) = c.labels.get(labels::APP).cloned() {
+                phase_containers.entry(app).or_default().push(c);
+            }
+        }
         let mut by_app: HashMap<String, Vec<(ContainerInfo, ProcessLabels)>> = HashMap::new();
         for container in containers {
             match ProcessLabels::read(&container) {
@@ -372,9 +412,10 @@ impl Scheduler {
         let mut retire: Vec<(String, Slot, Option<SocketAddr>)> = Vec::new();
         for app in &apps {
             let containers = by_app.remove(&app.name).unwrap_or_default();
+            let phase = phase_containers.remove(&app.name).unwrap_or_default();
             let span = tracing::info_span!("reconcile", app = %app.name);
             match self
-                .reconcile_app(app, containers, &mut healthy)
+                .reconcile_app(app, containers, phase, &mut healthy)
                 .instrument(span)
                 .await
             {
@@ -442,12 +483,16 @@ impl Scheduler {
         &self,
         app: &App,
         containers: Vec<(ContainerInfo, ProcessLabels)>,
+        phase_containers: Vec<ContainerInfo>,
         healthy: &mut HashSet<String>,
     ) -> Result<(AppRoute, bool, Vec<(String, Slot, Option<SocketAddr>)>), SchedulerError> {
         let release = match app.current_release_id {
             Some(id) => self.store.release_by_id(id).await?,
             None => None,
         };
+        let (release, phase_running) = self
+            .gate_release_phase(app, release, &phase_containers)
+            .await?;
         let formation = self.store.formation(app.id).await?;
         let sizes = self.resized_types(app).await?;
         let restarts = self.store.restart_generations(app.id).await?;
@@ -496,7 +541,8 @@ impl Scheduler {
             .map(|r| DesiredRelease {
                 id: r.id.to_string(),
                 pending: r.status == ReleaseStatus::Pending,
-                created_at: r.created_at,
+                // A release phase's time does not count against the health timeout.
+                created_at: r.created_at.max(self.phases.finished_ms(r.id).unwrap_or(0)),
                 // The release phase's command runs once per release, never as a process.
                 process_types: r
                     .process_types
@@ -576,7 +622,11 @@ impl Scheduler {
                 (id.clone(), slot.clone(), addr)
             })
             .collect();
-        Ok((route, plan.in_progress || !plan.start.is_empty(), replaced))
+        Ok((
+            route,
+            phase_running || plan.in_progress || !plan.start.is_empty(),
+            replaced,
+        ))
     }
 
     /// Turns containers into observations, health-checking web processes not yet seen healthy.
@@ -737,16 +787,79 @@ impl Scheduler {
         self.store
             .set_release_status(release.id, ReleaseStatus::Failed)
             .await?;
-        let previous = self
-            .store
-            .list_releases(app.id)
-            .await?
-            .into_iter()
-            .find(|r| r.version < release.version && r.status == ReleaseStatus::Succeeded);
+        let previous = self.previous_good(app, release).await?;
         self.store
             .set_current_release(app.id, previous.map(|r| r.id))
             .await?;
         Ok(())
+    }
+
+    /// The newest release before `release` that deployed.
+    async fn previous_good(
+        &self,
+        app: &App,
+        release: &Release,
+    ) -> Result<Option<Release>, SchedulerError> {
+        Ok(self
+            .store
+            .list_releases(app.id)
+            .await?
+            .into_iter()
+            .find(|r| r.version < release.version && r.status == ReleaseStatus::Succeeded))
+    }
+
+    /// The release phase before a rollout. Returns the release to plan with: the current one
+    /// once its phase succeeded (or when it has none), else the previous good one, which
+    /// keeps serving (and healing) while the phase runs; and whether a phase runs. Starts the
+    /// phase when it has not started, fails the release when it failed, and removes phase
+    /// containers no longer needed (their release is decided).
+    async fn gate_release_phase(
+        &self,
+        app: &App,
+        release: Option<Release>,
+        phase_containers: &[ContainerInfo],
+    ) -> Result<(Option<Release>, bool), SchedulerError> {
+        let needing = release.as_ref().filter(|r| {
+            r.status == ReleaseStatus::Pending
+                && !r.image.is_empty()
+                && r.process_types.contains_key(RELEASE_PHASE)
+        });
+        let needed_id = needing.map(|r| r.id.to_string());
+        for c in phase_containers {
+            let of = c.labels.get(labels::RELEASE);
+            if of.is_some() && of == needed_id.as_ref() {
+                continue;
+            }
+            self.runtime.remove_container(&c.id, Duration::ZERO).await?;
+            if let Some(id) = of.and_then(|id| Uuid::parse_str(id).ok()) {
+                self.phases.forget(id);
+            }
+        }
+        let Some(current) = needing else {
+            return Ok((release, false));
+        };
+        match self.phases.state(current.id) {
+            Some(PhaseState::Succeeded) => Ok((release, false)),
+            Some(PhaseState::Failed(reason)) => {
+                tracing::warn!(release = %format!("v{}", current.version), "the release command failed");
+                self.fail_release(app, current, reason).await?;
+                Ok((self.previous_good(app, current).await?, true))
+            }
+            Some(PhaseState::Running) => Ok((self.previous_good(app, current).await?, true)),
+            None => {
+                let existing = phase_containers
+                    .iter()
+                    .find(|c| c.labels.get(labels::RELEASE) == needed_id.as_ref());
+                let command = current
+                    .process_types
+                    .get(RELEASE_PHASE)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                self.start_release_phase(app, current, command, existing)
+                    .await?;
+                Ok((self.previous_good(app, current).await?, true))
+            }
+        }
     }
 
     async fn start_process(
@@ -882,7 +995,7 @@ async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

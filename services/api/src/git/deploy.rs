@@ -172,19 +172,6 @@ async fn deploy(
             return Err(format!("Push rejected: {e}"));
         }
     };
-    if let Err(e) =
-        releases::release_phase(state, &app, &built.image, &built.process_types, out).await
-    {
-        tracing::info!("release phase failed: {e}");
-        let _ = state
-            .store
-            .finish_build(build.id, BuildStatus::Failed, None)
-            .await;
-        return Err(format!(
-            "Push rejected: {e}; the release was not deployed and the previous one keeps serving."
-        ));
-    }
-
     let recorded = releases::record_push(
         state,
         &app,
@@ -218,7 +205,7 @@ async fn deploy(
         }
     };
     say(format!("-----> Launching v{}...", release.version)).await;
-    let failure = releases::await_rollout(state, &release)
+    let failure = releases::await_rollout(state, &release, Some(out))
         .await
         .map_err(|e| e.to_string())?;
     match failure {
