@@ -183,9 +183,9 @@ fn paasd_detect_prints_the_winning_name_then_why_or_one_line_listing_what_was_lo
     let stderr = String::from_utf8_lossy(&none.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with(
-            "no buildpack matches this app; looked for: a Python app (requirements.txt"
-        ) && stderr.contains("a Procfile"),
+        stderr.starts_with("no buildpack matches this app; looked for: ")
+            && stderr.contains("a Python app (requirements.txt")
+            && stderr.contains("a Procfile"),
         "{stderr}"
     );
 }
