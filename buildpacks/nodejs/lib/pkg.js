@@ -1,5 +1,5 @@
 // node pkg.js QUERY: facts about ./package.json for bin/compile, one per line.
-//   engines  -> "<engines.node>\t<satisfied: yes|no|unknown>"
+//   engines  -> "<engines.node>\x1f<satisfied: yes, no or unknown>" (\x1f: ranges hold "|")
 //   script X -> the script's text (empty when absent)
 //   deps     -> "yes" when dependencies or devDependencies are declared
 //   devdeps  -> "yes" when devDependencies are declared
@@ -27,7 +27,7 @@ if (query === "engines") {
       if (m) ok = m[1] === process.versions.node.split(".")[0] ? "yes" : "no";
     }
   }
-  console.log(want + "\t" + ok);
+  console.log(want + "\x1f" + ok);
 } else if (query === "script") {
   console.log(scripts[arg] || "");
 } else if (query === "deps") {
