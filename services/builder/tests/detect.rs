@@ -232,3 +232,143 @@ fn the_first_buildpack_in_order_that_detects_wins_and_says_why() {
     let run = driver_detect(&apps_dir().join("python-flask"), &reversed);
     assert_eq!(run.detected[1], "Procfile");
 }
+
+/// Runs the driver's `build-explicit` mode on the host over temporary folders, as the build
+/// container does: (exit code, the scratch root holding app/, cache/, env/, out/).
+fn driver_build_explicit(
+    setup: impl FnOnce(&Path),
+    buildpacks: &[(&str, &str)],
+) -> (i32, tempfile::TempDir) {
+    let root_dir = tempfile::tempdir().unwrap();
+    let base = root_dir.path();
+    for dir in ["app", "cache", "env", "out"] {
+        std::fs::create_dir_all(base.join(dir)).unwrap();
+    }
+    setup(base);
+    let mut command = Command::new("bash");
+    command
+        .arg(root().join("services/builder/src/driver.sh"))
+        .arg("build-explicit");
+    for (dir, label) in buildpacks {
+        command.arg(base.join(dir)).arg(label);
+    }
+    let status = command
+        .env("PAAS_APP_DIR", base.join("app"))
+        .env("PAAS_CACHE_DIR", base.join("cache"))
+        .env("PAAS_ENV_DIR", base.join("env"))
+        .env("PAAS_OUT", base.join("out"))
+        .env("PAAS_DRIVER_NO_DROP", "1")
+        .status()
+        .unwrap();
+    (status.code().unwrap_or(-1), root_dir)
+}
+
+fn copy_buildpack(name: &str, to: &Path) {
+    let from = root().join("tests/buildpacks").join(name);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn explicit_buildpacks_get_env_dir_and_cache_share_exports_and_the_last_release_wins() {
+    let (code, dir) = driver_build_explicit(
+        |base| {
+            copy_buildpack("hello", &base.join("bp0"));
+            copy_buildpack("hello", &base.join("bp1"));
+            // The last buildpack's bin/release wins.
+            script(
+                &base.join("bp1/bin/release"),
+                "#!/bin/bash\necho '---'\necho 'default_process_types:'\necho '  web: last wins'\n",
+            );
+            std::fs::write(base.join("env/BUILD_GREETING"), "hi from ENV_DIR").unwrap();
+            std::fs::write(base.join("app/.slugignore"), "secret.txt\n/docs\n*.psd\n").unwrap();
+            for file in [
+                "secret.txt",
+                "keep.txt",
+                "docs/a.md",
+                "art/x.psd",
+                "art/y.png",
+            ] {
+                let path = base.join("app").join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, "x").unwrap();
+            }
+        },
+        &[
+            ("bp0", "https://example.com/hello.git#v1"),
+            ("bp1", "/srv/hello"),
+        ],
+    );
+    let base = dir.path();
+    let read = |p: &str| std::fs::read_to_string(base.join(p)).unwrap_or_default();
+    assert_eq!(code, 0, "{}", read("out/error"));
+    let info = read("app/build-info.txt");
+    assert!(info.contains("BUILD_GREETING=hi from ENV_DIR"), "{info}");
+    assert!(
+        info.contains("exported by a previous buildpack: no")
+            && info.contains("exported by a previous buildpack: yes"),
+        "{info}"
+    );
+    assert_eq!(read("cache/hello-builds").trim(), "2");
+    assert_eq!(
+        parse_default_process_types(&read("out/release.yml")).unwrap()["web"],
+        "last wins"
+    );
+    assert_eq!(read("out/detected").lines().nth(1), Some("Hello"));
+    for (file, kept) in [
+        ("secret.txt", false),
+        ("docs", false),
+        ("art/x.psd", false),
+        ("keep.txt", true),
+        ("art/y.png", true),
+    ] {
+        assert_eq!(base.join("app").join(file).exists(), kept, "{file}");
+    }
+}
+
+#[test]
+fn an_explicit_buildpack_that_fails_says_so_in_one_line() {
+    let (code, dir) = driver_build_explicit(
+        |base| {
+            script(&base.join("bad/bin/detect"), "#!/bin/bash\necho Bad\n");
+            script(
+                &base.join("bad/bin/compile"),
+                "#!/bin/bash\necho 'something broke'\nexit 3\n",
+            );
+        },
+        &[("bad", "/srv/bad")],
+    );
+    let error = std::fs::read_to_string(dir.path().join("out/error")).unwrap();
+    assert_eq!(
+        (code, error.as_str()),
+        (
+            100,
+            "failed to compile Bad app (bin/compile exited with 3)\n"
+        )
+    );
+    let (code, dir) = driver_build_explicit(
+        |base| {
+            script(&base.join("picky/bin/detect"), "#!/bin/bash\nexit 1\n");
+            script(&base.join("picky/bin/compile"), "#!/bin/bash\n");
+        },
+        &[("picky", "https://example.com/picky.git")],
+    );
+    let error = std::fs::read_to_string(dir.path().join("out/error")).unwrap();
+    assert_eq!(code, 100);
+    assert_eq!(
+        error,
+        "App not compatible with buildpack https://example.com/picky.git (its bin/detect found nothing to build)\n"
+    );
+}
