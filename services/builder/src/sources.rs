@@ -193,6 +193,46 @@ mod tests {
         assert!(err.to_string().contains("is not a buildpack"), "{err}");
     }
 
+    fn git_in(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[tokio::test]
+    async fn a_git_url_is_cloned_once_per_ref_and_then_read_from_the_cache() {
+        let origin = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(origin.path().join("bin")).unwrap();
+        std::fs::write(origin.path().join("bin/compile"), "#!/bin/sh\necho one\n").unwrap();
+        git_in(origin.path(), &["init", "-q", "-b", "main"]);
+        git_in(origin.path(), &["add", "-A"]);
+        git_in(origin.path(), &["commit", "-q", "-m", "one"]);
+        git_in(origin.path(), &["tag", "v1"]);
+        std::fs::write(origin.path().join("bin/compile"), "#!/bin/sh\necho two\n").unwrap();
+        git_in(origin.path(), &["commit", "-q", "-am", "two"]);
+        let url = format!("file://{}", origin.path().display());
+
+        let v1 = fetch(&format!("{url}#v1"), cache.path()).await.unwrap();
+        let head = fetch(&url, cache.path()).await.unwrap();
+        assert_ne!(v1.dir, head.dir);
+        let compile = |dir: &Path| std::fs::read_to_string(dir.join("bin/compile")).unwrap();
+        assert!(compile(&v1.dir).contains("one"));
+        assert!(compile(&head.dir).contains("two"));
+        // With the origin gone, both still come from the cache.
+        std::fs::remove_dir_all(origin.path()).unwrap();
+        assert_eq!(fetch(&format!("{url}#v1"), cache.path()).await.unwrap(), v1);
+        assert_eq!(fetch(&url, cache.path()).await.unwrap(), head);
+    }
+
     #[tokio::test]
     async fn an_unreachable_url_is_one_clear_error() {
         let dir = tempfile::tempdir().unwrap();
