@@ -56,16 +56,30 @@ if (scripts["post" + name]) steps.push(["post" + name, scripts["post" + name]]);
 
 let child = null;
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"]) {
-  process.on(sig, () => (child ? child.kill(sig) : process.exit(128)));
+  // The script runs in its own process group, so the signal reaches the app itself and not
+  // only the `sh -c` around it.
+  process.on(sig, () => {
+    if (!child) process.exit(128);
+    try {
+      process.kill(-child.pid, sig);
+    } catch (e) {
+      child.kill(sig);
+    }
+  });
 }
 (function run(i) {
   if (i >= steps.length) process.exit(0);
   const [event, script] = steps[i];
   console.error(`\n> ${pkg.name || ""}${pkg.version ? "@" + pkg.version : ""} ${event}\n> ${script}\n`);
-  child = spawn("sh", ["-c", script], { cwd: dir, stdio: "inherit", env: Object.assign({}, env, { npm_lifecycle_event: event, npm_lifecycle_script: script }) });
+  child = spawn("sh", ["-c", script], {
+    cwd: dir,
+    stdio: "inherit",
+    detached: true,
+    env: Object.assign({}, env, { npm_lifecycle_event: event, npm_lifecycle_script: script }),
+  });
   child.on("exit", (code, signal) => {
     child = null;
-    if (signal) process.kill(process.pid, signal);
+    if (signal) process.exit(128 + (require("os").constants.signals[signal] || 0));
     else if (code !== 0) process.exit(code);
     else run(i + 1);
   });

@@ -6,4 +6,7 @@ http
     res.end(`node-plain says hello from Node.js ${process.version} (NODE_ENV=${process.env.NODE_ENV}, ${req.url})\n`);
   })
   .listen(port, "0.0.0.0", () => console.log(`node-plain listening on ${port}`));
-process.on("SIGTERM", () => process.exit(0));
+process.on("SIGTERM", () => {
+  console.log("node-plain: SIGTERM, shutting down");
+  process.exit(0);
+});
