@@ -2,8 +2,9 @@
 //! against its `paas-expect.json` (see services/builder/tests/detect.rs for the format): the
 //! detected buildpack and the process types in the push output, and the HTTP answer through
 //! the router; or the push rejected with the expected message. One generated test per folder
-//! (build.rs); they share one paasd (started by the first, stopped when the last one running
-//! ends) and run in parallel on the test threads.
+//! (build.rs); under `cargo test` they share one paasd (started by the first, stopped when the
+//! last one running ends) and run in parallel on the test threads; under nextest (one process
+//! per test, as `scripts/test` runs them) each starts its own.
 
 use paas_e2e::{app_name, workspace, Paasd, User, ADMIN_EMAIL, ADMIN_PASSWORD};
 use std::path::Path;
