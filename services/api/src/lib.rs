@@ -100,6 +100,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(routes::buildpacks::detect),
         )
         .route(
+            "/api/apps/{app}/domains",
+            get(routes::routing::list_domains).post(routes::routing::add_domain),
+        )
+        .route(
+            "/api/apps/{app}/domains/{hostname}",
+            delete(routes::routing::remove_domain),
+        )
+        .route(
+            "/api/apps/{app}/maintenance",
+            get(routes::routing::maintenance).patch(routes::routing::set_maintenance),
+        )
+        .route(
             "/api/apps/{app}/sizes",
             get(routes::sizes::list).patch(routes::sizes::update),
         )

@@ -106,6 +106,24 @@ pub enum Command {
     /// Say which built-in buildpack detects the app's current code (its name, then why)
     #[command(name = "buildpacks:detect")]
     BuildpacksDetect(AppArgs),
+    /// List the app's custom domains
+    #[command(name = "domains")]
+    Domains(ConfigArgs),
+    /// Route a host name (or a wildcard *.example.com) to the app
+    #[command(name = "domains:add")]
+    DomainsAdd(DomainArgs),
+    /// Stop routing a host name to the app
+    #[command(name = "domains:remove")]
+    DomainsRemove(DomainArgs),
+    /// Say whether the app is in maintenance mode
+    #[command(name = "maintenance")]
+    Maintenance(AppArgs),
+    /// Answer every request with a maintenance page (503), without stopping processes
+    #[command(name = "maintenance:on")]
+    MaintenanceOn(MaintenanceOnArgs),
+    /// Serve the app's requests again
+    #[command(name = "maintenance:off")]
+    MaintenanceOff(AppArgs),
     /// List who has access to an app
     #[command(name = "access")]
     Access(AccessArgs),
@@ -265,6 +283,24 @@ pub struct ScaleArgs {
     /// TYPE=N, TYPE+N or TYPE-N; none shows the formation
     #[arg(value_name = "TYPE=N")]
     pub changes: Vec<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DomainArgs {
+    /// Host name, e.g. www.example.com or *.example.com
+    #[arg(value_name = "HOST")]
+    pub hostname: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceOnArgs {
+    /// A page of yours (http:// or https:// URL) shown inside the maintenance page
+    #[arg(long, value_name = "URL")]
+    pub page_url: Option<String>,
     #[command(flatten)]
     pub target: AppArgs,
 }

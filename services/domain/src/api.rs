@@ -167,3 +167,18 @@ pub struct Dyno {
     pub release: Option<String>,
     pub created_at: String,
 }
+
+/// One custom domain of an app (`GET /api/apps/{app}/domains`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    pub hostname: String,
+}
+
+/// An app's maintenance mode (`GET`/`PATCH /api/apps/{app}/maintenance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceInfo {
+    pub maintenance: bool,
+    /// A page of the owner's shown inside the maintenance page.
+    #[serde(default)]
+    pub page_url: Option<String>,
+}

@@ -45,6 +45,18 @@ pub struct Config {
     /// changes wake the scheduler sooner).
     #[serde(alias = "reconcile_interval")]
     pub reconcile_interval_secs: u64,
+    /// Router: seconds to connect to a web process.
+    #[serde(alias = "router_connect_timeout")]
+    pub router_connect_timeout_secs: u64,
+    /// Router: seconds until the response head (H12 after).
+    #[serde(alias = "router_timeout")]
+    pub router_timeout_secs: u64,
+    /// Router: seconds a response body may pause before it is cut.
+    #[serde(alias = "router_idle_timeout")]
+    pub router_idle_timeout_secs: u64,
+    /// Router: seconds a request waits for a web process when none is ready.
+    #[serde(alias = "router_hold")]
+    pub router_hold_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
     /// Seconds a build's compile may run before it is stopped.
@@ -97,6 +109,10 @@ impl Default for Config {
             health_timeout_secs: 60,
             stop_grace_secs: 30,
             reconcile_interval_secs: 5,
+            router_connect_timeout_secs: 5,
+            router_timeout_secs: 30,
+            router_idle_timeout_secs: 55,
+            router_hold_secs: 10,
             log: "info".to_string(),
             build_timeout: 15 * 60,
             build_memory: 2048,
@@ -188,6 +204,24 @@ impl Config {
                 v.parse().ok().filter(|secs| *secs > 0).with_context(|| {
                     format!("PAAS_RECONCILE_INTERVAL {v:?} is not a number of seconds above 0")
                 })?;
+        }
+        for (name, field) in [
+            (
+                "PAAS_ROUTER_CONNECT_TIMEOUT",
+                &mut self.router_connect_timeout_secs,
+            ),
+            ("PAAS_ROUTER_TIMEOUT", &mut self.router_timeout_secs),
+            (
+                "PAAS_ROUTER_IDLE_TIMEOUT",
+                &mut self.router_idle_timeout_secs,
+            ),
+            ("PAAS_ROUTER_HOLD", &mut self.router_hold_secs),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v
+                    .parse()
+                    .with_context(|| format!("{name} {v:?} is not a number of seconds"))?;
+            }
         }
         if let Some(v) = env("PAAS_STOP_GRACE") {
             self.stop_grace_secs = v
@@ -452,6 +486,10 @@ mod tests {
             ("health_timeout", "7"),
             ("stop_grace", "3"),
             ("reconcile_interval", "11"),
+            ("router_connect_timeout", "2"),
+            ("router_timeout", "12"),
+            ("router_idle_timeout", "13"),
+            ("router_hold", "14"),
             ("log", "\"debug\""),
             ("header_timeout", "4"),
             ("idle_timeout", "9"),
@@ -499,6 +537,15 @@ mod tests {
         assert_eq!(config.health_timeout_secs, 7);
         assert_eq!(config.stop_grace_secs, 3);
         assert_eq!(config.reconcile_interval_secs, 11);
+        assert_eq!(
+            (
+                config.router_connect_timeout_secs,
+                config.router_timeout_secs,
+                config.router_idle_timeout_secs,
+                config.router_hold_secs
+            ),
+            (2, 12, 13, 14)
+        );
         assert_eq!(config.log, "debug");
         let front_door = config.front_door();
         assert_eq!(front_door.header_timeout, Duration::from_secs(4));

@@ -47,9 +47,13 @@ impl Dispatch {
                     .handle(app.as_str(), req, peer, self.local_port)
                     .await
             }
-            HostTarget::Platform => match self.api.clone().oneshot(req).await {
-                Ok(response) => response,
-                Err(never) => match never {},
+            HostTarget::Platform => match self.proxy.app_for_domain(&host) {
+                // A custom domain (`paas domains:add`) goes to its app.
+                Some(app) => self.proxy.handle(&app, req, peer, self.local_port).await,
+                None => match self.api.clone().oneshot(req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
             },
         }
     }

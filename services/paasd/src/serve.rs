@@ -171,7 +171,16 @@ pub async fn run() -> anyhow::Result<()> {
 
     let dispatch = Arc::new(Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(routes, ProxyConfig::default()),
+        proxy: Proxy::new(
+            routes,
+            ProxyConfig {
+                connect_timeout: Duration::from_secs(config.router_connect_timeout_secs),
+                response_timeout: Duration::from_secs(config.router_timeout_secs),
+                idle_timeout: Duration::from_secs(config.router_idle_timeout_secs),
+                hold_timeout: Duration::from_secs(config.router_hold_secs),
+                ..ProxyConfig::default()
+            },
+        ),
         api: paas_api::router(api_state),
         local_port: local.port(),
     });

@@ -4,10 +4,12 @@
 
 mod headers;
 mod host;
+mod idle;
 mod pages;
 mod proxy;
 mod table;
 
 pub use host::{classify_host, HostTarget};
+pub use pages::RouterError;
 pub use proxy::{Proxy, ProxyConfig};
-pub use table::{AppRoute, Backend, RouteTable, RouteTableHandle};
+pub use table::{AppRoute, Backend, Maintenance, RouteTable, RouteTableHandle};

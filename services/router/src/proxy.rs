@@ -1,18 +1,24 @@
 //! The reverse proxy: picks one of the app's web processes (fewest in-flight requests of two
-//! random choices), forwards the request with the forwarded headers, and answers with a router
-//! error page when no process can take it. A process that refuses connections is set aside for
-//! a few seconds and, when the request has no body, the request is retried on another one. A
-//! client whose own request body fails (malformed chunked encoding) gets 400, not an app error.
+//! random choices), forwards the request with the forwarded headers, and streams the answer
+//! back. When the app has no process that can take the request right now (a restart of its
+//! only process, a crash being replaced, a rollout), the request is held until the route
+//! table offers one, up to the hold time, instead of failing at once. A process that refuses
+//! connections is set aside for a few seconds and the request tried on another (never a
+//! request whose body was already sent). WebSocket upgrades are passed through. Errors are
+//! answered with Heroku's codes: H10, H12, H13, H14, H80. A client whose own request body
+//! fails (malformed chunked encoding) gets 400, not an app error.
 
 use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
+use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
-use crate::table::{Backend, RouteTableHandle};
+use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
-use http::{Method, Request, Response, Uri};
+use http::header::{CONNECTION, UPGRADE};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::Rng;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,8 +29,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
     pub connect_timeout: Duration,
-    /// Time allowed until the response head arrives.
+    /// Time allowed until the response head arrives (H12 after it).
     pub response_timeout: Duration,
+    /// Longest pause between two pieces of a response body before it is cut.
+    pub idle_timeout: Duration,
+    /// How long a request waits for a web process when the app has none ready.
+    pub hold_timeout: Duration,
     /// How long a process that refused a connection is left out.
     pub bench_time: Duration,
 }
@@ -34,6 +44,8 @@ impl Default for ProxyConfig {
         Self {
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(55),
+            hold_timeout: Duration::from_secs(10),
             bench_time: Duration::from_secs(5),
         }
     }
@@ -53,6 +65,7 @@ impl BackendStats {
 
     fn bench(&self, addr: SocketAddr, until: Instant) {
         let mut map = self.benched_until.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, until| *until > Instant::now());
         map.insert(addr, until);
     }
 }
@@ -74,6 +87,15 @@ impl Drop for InFlight {
     }
 }
 
+/// What a log line says about the request.
+struct RequestFacts<'a> {
+    app: &'a str,
+    method: Method,
+    path: String,
+    host: String,
+    peer: SocketAddr,
+}
+
 impl Proxy {
     pub fn new(table: RouteTableHandle, config: ProxyConfig) -> Self {
         let mut connector = HttpConnector::new();
@@ -90,44 +112,50 @@ impl Proxy {
         }
     }
 
+    /// The app a custom domain (`paas domains:add`) names, if any.
+    pub fn app_for_domain(&self, host: &str) -> Option<String> {
+        self.table
+            .snapshot()
+            .app_for_domain(host)
+            .map(str::to_string)
+    }
+
     /// Proxies one request for `app`. `peer` is the client's address, `local_port` the port it
     /// connected to.
     pub async fn handle(
         &self,
         app: &str,
-        req: Request<Body>,
+        mut req: Request<Body>,
         peer: SocketAddr,
         local_port: u16,
     ) -> Response<Body> {
         let started = Instant::now();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
-        let host = req
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let table = self.table.snapshot();
-        let Some(route) = table.apps.get(app) else {
-            return self.fail(RouterError::NoSuchApp, app, &method, &path, &host, peer);
+        let facts = RequestFacts {
+            app,
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            host: req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            peer,
         };
-        if route.backends.is_empty() {
-            return self.fail(
-                RouterError::NoWebProcesses,
-                app,
-                &method,
-                &path,
-                &host,
-                peer,
-            );
-        }
+        let upgrade = requested_upgrade(&req);
+        let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
 
         let (mut parts, body) = req.into_parts();
         let client_body_failed = Arc::new(AtomicBool::new(false));
         let body = watch_body(body, client_body_failed.clone());
         let retryable = has_no_body(&parts);
         strip_hop_by_hop(&mut parts.headers);
+        if let Some(protocol) = &upgrade {
+            parts
+                .headers
+                .insert(CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(UPGRADE, protocol.clone());
+        }
         let request_start_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -143,16 +171,46 @@ impl Proxy {
         );
         let mut body = Some(body);
         let mut tried: Vec<SocketAddr> = Vec::new();
-        let mut last_error = RouterError::BackendUnreachable;
+        let mut last_error: Option<RouterError> = None;
+        let hold_until = started + self.config.hold_timeout;
+        let mut changes = self.table.changes();
 
-        while let Some(backend) = self.pick(&route.backends, &tried) {
+        loop {
+            changes.borrow_and_update();
+            let table = self.table.snapshot();
+            let Some(route) = table.apps.get(app) else {
+                return self.fail(RouterError::NoSuchApp, &facts, None);
+            };
+            if let Some(maintenance) = &route.maintenance {
+                return self.fail(
+                    RouterError::Maintenance,
+                    &facts,
+                    maintenance.page_url.as_deref(),
+                );
+            }
+            let Some(backend) = self.pick(&route.backends, &tried) else {
+                // Nothing can take it now: hold it for a process, while it can still be sent.
+                let can_send = body.is_some() || retryable;
+                if can_send && Instant::now() < hold_until {
+                    tokio::select! {
+                        _ = changes.changed() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    }
+                    // A new table may route the same address to a new process.
+                    tried.clear();
+                    continue;
+                }
+                let error = last_error.unwrap_or_else(|| no_process_error(route));
+                return self.fail(error, &facts, None);
+            };
+            let backend = backend.clone();
             tried.push(backend.addr);
             let Some(this_body) = body.take().or_else(|| retryable.then(Body::empty)) else {
-                break;
+                return self.fail(last_error.unwrap_or(RouterError::AppCrashed), &facts, None);
             };
             let mut forward = Request::from_parts(parts.clone(), this_body);
             *forward.uri_mut() = backend_uri(backend.addr, &parts.uri);
-            let _in_flight = {
+            let in_flight = {
                 let counter = self.table.counter(backend.addr);
                 counter.fetch_add(1, Ordering::Relaxed);
                 InFlight(counter)
@@ -161,65 +219,92 @@ impl Proxy {
             match tokio::time::timeout(self.config.response_timeout, self.client.request(forward))
                 .await
             {
-                Ok(Ok(response)) => {
+                Ok(Ok(mut response)) => {
                     let service = connect_started.elapsed();
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        if let Some(client_upgrade) = client_upgrade {
+                            let backend_upgrade = hyper::upgrade::on(&mut response);
+                            tokio::spawn(tunnel(client_upgrade, backend_upgrade, in_flight));
+                        }
+                        let (head, _) = response.into_parts();
+                        self.log_request(
+                            &facts,
+                            &request_id,
+                            &backend,
+                            &head,
+                            started,
+                            connect_started,
+                            service,
+                        );
+                        return Response::from_parts(head, Body::empty());
+                    }
                     let (mut head, incoming) = response.into_parts();
                     strip_hop_by_hop(&mut head.headers);
-                    let bytes = head
-                        .headers
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-")
-                        .to_string();
-                    tracing::info!(
-                        target: "router",
-                        app,
-                        "at=info method={method} path=\"{path}\" host={host} request_id={request_id} fwd=\"{ip}\" dyno={dyno} connect={connect}ms service={service}ms status={status} bytes={bytes}",
-                        ip = peer.ip(),
-                        dyno = backend.dyno,
-                        connect = connect_started.duration_since(started).as_millis(),
-                        service = service.as_millis(),
-                        status = head.status.as_u16(),
+                    self.log_request(
+                        &facts,
+                        &request_id,
+                        &backend,
+                        &head,
+                        started,
+                        connect_started,
+                        service,
                     );
-                    return Response::from_parts(head, Body::new(incoming));
+                    let body = IdleTimeout::new(incoming, self.config.idle_timeout);
+                    // The in-flight count lasts until the whole body has been sent.
+                    let body = body.map_frame(move |frame| {
+                        let _keep = &in_flight;
+                        frame
+                    });
+                    return Response::from_parts(head, Body::new(body));
                 }
                 Ok(Err(err)) if err.is_connect() => {
                     tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection refused, setting process aside: {err}");
                     self.stats
                         .bench(backend.addr, Instant::now() + self.config.bench_time);
-                    last_error = RouterError::BackendUnreachable;
+                    last_error = Some(RouterError::AppCrashed);
                 }
                 Ok(Err(err)) if client_body_failed.load(Ordering::Relaxed) => {
                     tracing::info!(target: "router", app, dyno = %backend.dyno, "the client's request body failed: {err}");
-                    return self.fail(
-                        RouterError::BadRequestBody,
-                        app,
-                        &method,
-                        &path,
-                        &host,
-                        peer,
-                    );
+                    return self.fail(RouterError::BadRequestBody, &facts, None);
                 }
                 Ok(Err(err)) => {
                     tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection closed without response: {err}");
-                    return self.fail(
-                        RouterError::BackendUnreachable,
-                        app,
-                        &method,
-                        &path,
-                        &host,
-                        peer,
-                    );
+                    return self.fail(RouterError::ConnectionClosed, &facts, None);
                 }
-                Err(_) => {
-                    return self.fail(RouterError::Timeout, app, &method, &path, &host, peer);
-                }
-            }
-            if !retryable {
-                break;
+                Err(_) => return self.fail(RouterError::Timeout, &facts, None),
             }
         }
-        self.fail(last_error, app, &method, &path, &host, peer)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_request(
+        &self,
+        facts: &RequestFacts<'_>,
+        request_id: &str,
+        backend: &Backend,
+        head: &http::response::Parts,
+        started: Instant,
+        connect_started: Instant,
+        service: Duration,
+    ) {
+        let bytes = head
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info!(
+            target: "router",
+            app = facts.app,
+            "at=info method={method} path=\"{path}\" host={host} request_id={request_id} fwd=\"{ip}\" dyno={dyno} connect={connect}ms service={service}ms status={status} bytes={bytes}",
+            method = facts.method,
+            path = facts.path,
+            host = facts.host,
+            ip = facts.peer.ip(),
+            dyno = backend.dyno,
+            connect = connect_started.duration_since(started).as_millis(),
+            service = service.as_millis(),
+            status = head.status.as_u16(),
+        );
     }
 
     /// Two random choices among usable processes, the one with fewer requests in flight wins.
@@ -252,22 +337,67 @@ impl Proxy {
     fn fail(
         &self,
         error: RouterError,
-        app: &str,
-        method: &Method,
-        path: &str,
-        host: &str,
-        peer: SocketAddr,
+        facts: &RequestFacts<'_>,
+        page: Option<&str>,
     ) -> Response<Body> {
         tracing::warn!(
             target: "router",
-            app,
+            app = facts.app,
             "at=error code={code} desc=\"{desc}\" method={method} path=\"{path}\" host={host} fwd=\"{ip}\" status={status}",
             code = error.code(),
-            desc = error.status().canonical_reason().unwrap_or(""),
-            ip = peer.ip(),
+            desc = error.description(),
+            method = facts.method,
+            path = facts.path,
+            host = facts.host,
+            ip = facts.peer.ip(),
             status = error.status().as_u16(),
         );
-        error.response()
+        error.page(page)
+    }
+}
+
+/// H14 when the app wants no web process, H10 when it wants some and none took the request.
+fn no_process_error(route: &AppRoute) -> RouterError {
+    if route.web_wanted == 0 {
+        RouterError::NoWebProcesses
+    } else {
+        RouterError::AppCrashed
+    }
+}
+
+/// The protocol a client asks to switch to (`Connection: upgrade` with `Upgrade: ...`).
+fn requested_upgrade(req: &Request<Body>) -> Option<HeaderValue> {
+    let connection_upgrade = req
+        .headers()
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !connection_upgrade {
+        return None;
+    }
+    req.headers().get(UPGRADE).cloned()
+}
+
+/// Copies bytes both ways between the upgraded client and process connections until either
+/// side closes; the process counts as busy meanwhile.
+async fn tunnel(
+    client: hyper::upgrade::OnUpgrade,
+    backend: hyper::upgrade::OnUpgrade,
+    _in_flight: InFlight,
+) {
+    let (client, backend) = match tokio::try_join!(client, backend) {
+        Ok(both) => both,
+        Err(e) => {
+            tracing::info!(target: "router", "upgrade failed: {e}");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut backend = TokioIo::new(backend);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut backend).await {
+        tracing::debug!(target: "router", "upgraded connection ended: {e}");
     }
 }
 

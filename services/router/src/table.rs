@@ -1,5 +1,7 @@
-//! The route table: app name -> the web processes that may receive its requests. The scheduler
-//! publishes a whole new table at once, so readers always see a consistent one.
+//! The route table: app name -> the web processes that may receive its requests (with the app's
+//! maintenance mode and how many web processes it wants), and custom domain -> app. The
+//! scheduler publishes a whole new table at once, so readers always see a consistent one;
+//! requests waiting for a process wake on each publication.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,20 +19,67 @@ pub struct Backend {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppRoute {
     pub backends: Vec<Backend>,
+    /// How many web processes the formation asks for: with none wanted, a request that
+    /// finds no process is H14; with some wanted, H10 (the app crashed or is restarting).
+    pub web_wanted: u32,
+    /// Maintenance mode (`paas maintenance:on`): every request gets H80.
+    pub maintenance: Option<Maintenance>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    /// A page of the app's own shown inside the maintenance page, when set.
+    pub page_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteTable {
     pub apps: HashMap<String, AppRoute>,
+    /// Custom domains (`paas domains:add`): lower-case host -> app. A wildcard is stored as
+    /// `*.example.com` and matches one more label or more on the left.
+    pub domains: HashMap<String, String>,
+}
+
+impl RouteTable {
+    /// The app a custom domain names: the exact host first, then the closest wildcard.
+    pub fn app_for_domain(&self, host: &str) -> Option<&str> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(app) = self.domains.get(&host) {
+            return Some(app);
+        }
+        let mut rest = host.as_str();
+        while let Some((_, parent)) = rest.split_once('.') {
+            if let Some(app) = self.domains.get(&format!("*.{parent}")) {
+                return Some(app);
+            }
+            rest = parent;
+        }
+        None
+    }
 }
 
 /// Shared handle to the current table and to the count of requests in flight per process;
 /// cheap to clone. The scheduler reads the counts to let a retired process finish its
 /// requests before it is stopped.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RouteTableHandle {
     current: Arc<RwLock<Arc<RouteTable>>>,
     in_flight: Arc<Mutex<HashMap<SocketAddr, Arc<AtomicUsize>>>>,
+    /// Counts publications, so requests held for a process wake when the table changes.
+    published: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for RouteTableHandle {
+    fn default() -> Self {
+        Self {
+            current: Arc::default(),
+            in_flight: Arc::default(),
+            published: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
 }
 
 impl RouteTableHandle {
@@ -53,6 +102,12 @@ impl RouteTableHandle {
             Ok(mut guard) => *guard = table,
             Err(poisoned) => *poisoned.into_inner() = table,
         }
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every publication from now on.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// The shared in-flight counter of the process at `addr`.
@@ -97,5 +152,39 @@ impl RouteTableHandle {
         if table.apps.remove(app).is_some() {
             self.publish(table);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_domains_match_exactly_then_by_the_closest_wildcard() {
+        let mut t = RouteTable::default();
+        for (host, app) in [
+            ("www.example.com", "site"),
+            ("*.example.com", "catchall"),
+            ("*.api.example.com", "api"),
+        ] {
+            t.domains.insert(host.to_string(), app.to_string());
+        }
+        assert_eq!(t.app_for_domain("WWW.Example.com."), Some("site"));
+        assert_eq!(t.app_for_domain("shop.example.com"), Some("catchall"));
+        assert_eq!(t.app_for_domain("v1.api.example.com"), Some("api"));
+        assert_eq!(t.app_for_domain("a.b.example.com"), Some("catchall"));
+        assert_eq!(t.app_for_domain("example.com"), None);
+        assert_eq!(t.app_for_domain("example.org"), None);
+    }
+
+    #[tokio::test]
+    async fn a_publication_wakes_waiters() {
+        let handle = RouteTableHandle::new();
+        let mut changes = handle.changes();
+        handle.publish(RouteTable::default());
+        tokio::time::timeout(std::time::Duration::from_secs(1), changes.changed())
+            .await
+            .expect("woken")
+            .expect("sender alive");
     }
 }

@@ -5,42 +5,14 @@ use axum::body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::Request;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use paas_router::{AppRoute, Backend, Proxy, ProxyConfig, RouteTable, RouteTableHandle};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-/// Serves `handler` on a fresh port, one connection task per client.
-async fn serve<F, Fut>(handler: F) -> SocketAddr
-where
-    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = hyper::Response<Body>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                continue;
-            };
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req, peer).await) }
-                });
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
+mod support;
+use support::serve;
 
 /// The app: reads the whole body and answers with its length.
 async fn app(req: Request<Incoming>, _peer: SocketAddr) -> hyper::Response<Body> {
@@ -64,9 +36,12 @@ async fn router_in_front_of_app() -> SocketAddr {
                     addr: backend,
                     dyno: "web.1".to_string(),
                 }],
+                web_wanted: 1,
+                maintenance: None,
             },
         )]
         .into(),
+        ..Default::default()
     });
     let proxy = Proxy::new(table, ProxyConfig::default());
     serve(move |req: Request<Incoming>, peer| {

@@ -84,6 +84,7 @@ mod tests {
                         dyno: format!("web.{n}"),
                     })
                     .collect(),
+                ..Default::default()
             },
         );
         t

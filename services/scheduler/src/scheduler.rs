@@ -11,7 +11,7 @@ use crate::reconcile::{
 };
 use crate::release_phase::{PhaseState, Phases, WakeHandle, LAST_LINES, RELEASE_PHASE};
 use paas_domain::ProcessSize;
-use paas_router::{AppRoute, Backend, RouteTable, RouteTableHandle};
+use paas_router::{AppRoute, Backend, Maintenance, RouteTable, RouteTableHandle};
 use paas_runtime::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerRuntime, ContainerSpec,
     ContainerState, RuntimeError,
@@ -92,6 +92,8 @@ pub struct Scheduler {
     retiring: Arc<std::sync::Mutex<HashSet<String>>>,
     /// What Docker's events said since the last pass (deaths, kills for memory).
     liveness: std::sync::Mutex<Liveness>,
+    /// Releases whose processes all answer, marked succeeded after the next publish.
+    deployed: std::sync::Mutex<Vec<(Uuid, i64)>>,
     /// Why releases failed (with the last lines their process printed), for the waiters.
     failures: std::sync::Mutex<HashMap<Uuid, String>>,
 }
@@ -115,6 +117,7 @@ impl Scheduler {
             retiring: Arc::default(),
             liveness: std::sync::Mutex::default(),
             failures: std::sync::Mutex::default(),
+            deployed: std::sync::Mutex::default(),
         })
     }
 
@@ -408,6 +411,14 @@ impl Scheduler {
         }
 
         let mut table = RouteTable::default();
+        let names: HashMap<Uuid, &str> = apps.iter().map(|a| (a.id, a.name.as_str())).collect();
+        for (host, app_id) in self.store.all_domains().await? {
+            if let Some(name) = names.get(&app_id) {
+                table.domains.insert(host, name.to_string());
+            }
+        }
+        let maintenance: HashMap<Uuid, Option<String>> =
+            self.store.all_maintenance().await?.into_iter().collect();
         let mut busy = false;
         let mut retire: Vec<(String, Slot, Option<SocketAddr>)> = Vec::new();
         for app in &apps {
@@ -419,8 +430,11 @@ impl Scheduler {
                 .instrument(span)
                 .await
             {
-                Ok((route, app_busy, replaced)) => {
+                Ok((mut route, app_busy, replaced)) => {
                     busy |= app_busy;
+                    route.maintenance = maintenance.get(&app.id).map(|page_url| Maintenance {
+                        page_url: page_url.clone(),
+                    });
                     table.apps.insert(app.name.clone(), route);
                     retire.extend(replaced);
                 }
@@ -440,6 +454,20 @@ impl Scheduler {
             let mut liveness = self.lock_liveness();
             liveness.settle(running, &listed, &mut table);
             self.routes.publish(table);
+        }
+        let deployed =
+            std::mem::take(&mut *self.deployed.lock().unwrap_or_else(|p| p.into_inner()));
+        for (release, version) in deployed {
+            tracing::info!(release = %format!("v{version}"), "release deployed");
+            if let Err(e) = self
+                .store
+                .set_release_status(release, ReleaseStatus::Succeeded)
+                .await
+            {
+                // The next pass finds it ready again and retries.
+                tracing::warn!("could not record that v{version} deployed: {e}");
+                busy = true;
+            }
         }
         // Only now that no route points at them: retire them, each in a task of its own, so
         // that no pass (and no other app) waits out a process's stop grace.
@@ -612,6 +640,13 @@ impl Scheduler {
                     dyno: dyno.clone(),
                 })
                 .collect(),
+            web_wanted: match &desired {
+                Some(d) if d.process_types.contains("web") => {
+                    formation.get("web").copied().unwrap_or(0)
+                }
+                _ => 0,
+            },
+            maintenance: None,
         };
         let replaced = plan
             .remove
@@ -703,10 +738,12 @@ impl Scheduler {
             }
             match &plan.verdict {
                 Some(Verdict::Succeeded) => {
-                    tracing::info!(release = %format!("v{}", release.version), "release deployed");
-                    self.store
-                        .set_release_status(release.id, ReleaseStatus::Succeeded)
-                        .await?;
+                    // Recorded once the route table with its processes is published, so a
+                    // waiter that hears "deployed" finds the router sending it requests.
+                    self.deployed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((release.id, release.version));
                 }
                 Some(verdict) => {
                     let reason = self.failure_reason(release, verdict, observed).await;

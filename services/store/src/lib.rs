@@ -152,6 +152,24 @@ pub trait Store: Send + Sync + 'static {
     /// no such app.
     async fn bump_restarts(&self, app_id: Uuid, types: &[String]) -> Result<()>;
 
+    // --- routing
+    /// The app's custom domains, sorted.
+    async fn domains(&self, app_id: Uuid) -> Result<Vec<String>>;
+    /// Every custom domain with its app.
+    async fn all_domains(&self) -> Result<Vec<(String, Uuid)>>;
+    /// `StoreError::Conflict` when the host belongs to an app already, `NotFound` when there
+    /// is no such app. The host must be normalised by the caller (`paas_domain::hostname`).
+    async fn add_domain(&self, app_id: Uuid, hostname: &str) -> Result<()>;
+    /// `StoreError::NotFound` when the app has no such domain.
+    async fn remove_domain(&self, app_id: Uuid, hostname: &str) -> Result<()>;
+    /// `Some(page URL, if any)` when the app is in maintenance mode.
+    async fn maintenance(&self, app_id: Uuid) -> Result<Option<Option<String>>>;
+    /// Every app in maintenance mode, with its page URL.
+    async fn all_maintenance(&self) -> Result<Vec<(Uuid, Option<String>)>>;
+    /// `Some(page URL)` turns maintenance mode on, `None` off. `StoreError::NotFound` when
+    /// there is no such app.
+    async fn set_maintenance(&self, app_id: Uuid, on: Option<Option<&str>>) -> Result<()>;
+
     // --- buildpacks
     /// The buildpacks the app chose (`paas buildpacks:set`), in the order they run; empty
     /// when it chose none.

@@ -12,6 +12,7 @@ mod connect;
 mod numbering;
 mod pushes;
 mod releases;
+mod routing;
 mod sizes;
 mod tokens;
 
@@ -246,6 +247,34 @@ impl Store for SqlStore {
 
     async fn add_app_buildpack(&self, app_id: Uuid, url: &str) -> Result<Vec<String>> {
         buildpacks::add_app_buildpack(self, app_id, url).await
+    }
+
+    async fn domains(&self, app_id: Uuid) -> Result<Vec<String>> {
+        routing::domains(self, app_id).await
+    }
+
+    async fn all_domains(&self) -> Result<Vec<(String, Uuid)>> {
+        routing::all_domains(self).await
+    }
+
+    async fn add_domain(&self, app_id: Uuid, hostname: &str) -> Result<()> {
+        routing::add_domain(self, app_id, hostname).await
+    }
+
+    async fn remove_domain(&self, app_id: Uuid, hostname: &str) -> Result<()> {
+        routing::remove_domain(self, app_id, hostname).await
+    }
+
+    async fn maintenance(&self, app_id: Uuid) -> Result<Option<Option<String>>> {
+        routing::maintenance(self, app_id).await
+    }
+
+    async fn all_maintenance(&self) -> Result<Vec<(Uuid, Option<String>)>> {
+        routing::all_maintenance(self).await
+    }
+
+    async fn set_maintenance(&self, app_id: Uuid, on: Option<Option<&str>>) -> Result<()> {
+        routing::set_maintenance(self, app_id, on).await
     }
 
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {

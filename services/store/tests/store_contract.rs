@@ -67,6 +67,7 @@ store_tests!(
     reconnecting_keeps_data,
     push_release_is_one_outcome,
     process_sizes_set_and_kept_per_type,
+    domains_belong_to_one_app_and_maintenance_is_per_app,
     config_changes_and_rollbacks_are_releases,
     app_buildpacks_are_set_added_and_cleared_in_order,
 );
@@ -1170,6 +1171,59 @@ async fn tokens_from_before_the_migration_get_an_id_and_an_expiry() {
     );
     assert!(store.delete_token(user_id, token.id).await.unwrap());
     store.close().await;
+}
+
+async fn domains_belong_to_one_app_and_maintenance_is_per_app(db: &TestDb) {
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    store.add_domain(web.id, "www.example.com").await.unwrap();
+    store.add_domain(web.id, "*.example.org").await.unwrap();
+    let taken = store.add_domain(other.id, "www.example.com").await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let no_app = store.add_domain(Uuid::new_v4(), "a.example.net").await;
+    assert!(matches!(no_app, Err(StoreError::NotFound(_))), "{no_app:?}");
+    assert_eq!(
+        store.domains(web.id).await.unwrap(),
+        vec!["*.example.org".to_string(), "www.example.com".to_string()]
+    );
+    assert_eq!(store.all_domains().await.unwrap().len(), 2);
+    let not_its = store.remove_domain(other.id, "www.example.com").await;
+    assert!(
+        matches!(not_its, Err(StoreError::NotFound(_))),
+        "{not_its:?}"
+    );
+    store
+        .remove_domain(web.id, "www.example.com")
+        .await
+        .unwrap();
+    store.add_domain(other.id, "www.example.com").await.unwrap();
+
+    assert_eq!(store.maintenance(web.id).await.unwrap(), None);
+    store
+        .set_maintenance(web.id, Some(Some("https://example.com/down")))
+        .await
+        .unwrap();
+    store.set_maintenance(other.id, Some(None)).await.unwrap();
+    assert_eq!(
+        store.maintenance(web.id).await.unwrap(),
+        Some(Some("https://example.com/down".to_string()))
+    );
+    assert_eq!(store.all_maintenance().await.unwrap().len(), 2);
+    store.set_maintenance(web.id, None).await.unwrap();
+    assert_eq!(store.maintenance(web.id).await.unwrap(), None);
+    assert!(store
+        .set_maintenance(Uuid::new_v4(), Some(None))
+        .await
+        .is_err());
+
+    store.delete_app(other.id).await.unwrap();
+    assert_eq!(
+        store.all_domains().await.unwrap(),
+        vec![("*.example.org".to_string(), web.id)]
+    );
+    assert!(store.all_maintenance().await.unwrap().is_empty());
 }
 
 async fn process_sizes_set_and_kept_per_type(db: &TestDb) {

@@ -9,6 +9,7 @@ mod buildpacks;
 mod config_vars;
 mod processes;
 mod releases;
+mod routing;
 mod run;
 mod sizes;
 mod users;
@@ -34,6 +35,12 @@ pub fn run(command: Command) -> Result<()> {
         Command::UsersAdd(args) => users::add(args),
         Command::UsersRemove(args) => users::remove(args),
         Command::PsResize(args) => sizes::resize(args),
+        Command::Domains(args) => routing::list_domains(args),
+        Command::DomainsAdd(args) => routing::add_domain(args),
+        Command::DomainsRemove(args) => routing::remove_domain(args),
+        Command::Maintenance(args) => routing::maintenance(args),
+        Command::MaintenanceOn(args) => routing::maintenance_on(args),
+        Command::MaintenanceOff(args) => routing::maintenance_off(args),
         Command::Ps(args) => processes::ps(args),
         Command::Run(args) => run::run(args),
         Command::Scale(args) => processes::scale(args),

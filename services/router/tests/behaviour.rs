@@ -1,0 +1,311 @@
+//! The router's behaviour over real TCP, against real HTTP servers standing in for app
+//! processes: requests held while an app has no ready process and answered once one appears,
+//! H14/H10 after the hold time, H12 against a process that does not answer, H80 in
+//! maintenance mode, a WebSocket-style upgrade passed through both ways, and a streamed
+//! response (server-sent events) that arrives event by event.
+
+use axum::body::Body;
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use paas_router::{
+    AppRoute, Backend, Maintenance, Proxy, ProxyConfig, RouteTable, RouteTableHandle,
+};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+mod support;
+use support::serve;
+
+fn config() -> ProxyConfig {
+    ProxyConfig {
+        response_timeout: Duration::from_millis(500),
+        hold_timeout: Duration::from_millis(1500),
+        ..ProxyConfig::default()
+    }
+}
+
+fn table(backends: &[SocketAddr], web_wanted: u32, maintenance: Option<Maintenance>) -> RouteTable {
+    RouteTable {
+        apps: [(
+            "hello".to_string(),
+            AppRoute {
+                backends: backends
+                    .iter()
+                    .enumerate()
+                    .map(|(i, addr)| Backend {
+                        addr: *addr,
+                        dyno: format!("web.{}", i + 1),
+                    })
+                    .collect(),
+                web_wanted,
+                maintenance,
+            },
+        )]
+        .into(),
+        ..Default::default()
+    }
+}
+
+/// A router for app `hello` reading `routes`.
+async fn router(routes: RouteTableHandle, config: ProxyConfig) -> SocketAddr {
+    let proxy = Proxy::new(routes, config);
+    serve(move |req: Request<Incoming>, peer| {
+        let proxy = proxy.clone();
+        async move {
+            let req = req.map(|b| Body::new(http_body_util::BodyExt::map_err(b, axum::Error::new)));
+            proxy.handle("hello", req, peer, 8080).await
+        }
+    })
+    .await
+}
+
+async fn app_saying(text: &'static str) -> SocketAddr {
+    serve(move |_req, _peer| async move { hyper::Response::new(Body::from(text)) }).await
+}
+
+/// GET / through the router: status and body.
+async fn get(router: SocketAddr) -> (u16, String) {
+    let mut stream = TcpStream::connect(router).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn a_request_is_held_until_a_process_appears_and_then_answered() {
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[], 1, None));
+    let router = router(routes.clone(), config()).await;
+    let app = app_saying("fresh process").await;
+    let request = tokio::spawn(get(router));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!request.is_finished(), "the request must wait, not fail");
+    routes.publish(table(&[app], 1, None));
+    let (status, text) = request.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("fresh process"), "{text}");
+}
+
+#[tokio::test]
+async fn a_process_that_refuses_is_set_aside_and_the_request_held_for_its_replacement() {
+    // A port with nothing listening: connections are refused.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[dead], 1, None));
+    let router = router(routes.clone(), config()).await;
+    let app = app_saying("replacement").await;
+    let request = tokio::spawn(get(router));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    routes.publish(table(&[app], 1, None));
+    let (status, text) = request.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+}
+
+#[tokio::test]
+async fn past_the_hold_time_h14_without_wanted_processes_and_h10_with_some() {
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[], 0, None));
+    let router = router(routes.clone(), config()).await;
+    let started = Instant::now();
+    let (status, text) = get(router).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "held first"
+    );
+    assert_eq!(status, 503);
+    assert!(
+        text.contains("H14") && text.contains("No web processes running"),
+        "{text}"
+    );
+
+    routes.publish(table(&[], 2, None));
+    let (status, text) = get(router).await;
+    assert_eq!(status, 503);
+    assert!(
+        text.contains("H10") && text.contains("App crashed"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_process_that_does_not_answer_in_time_gets_h12() {
+    let slow = serve(|_req, _peer| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        hyper::Response::new(Body::from("too late"))
+    })
+    .await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[slow], 1, None));
+    let router = router(routes, config()).await;
+    let (status, text) = get(router).await;
+    assert_eq!(status, 503);
+    assert!(
+        text.contains("H12") && text.contains("Request timeout"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn maintenance_mode_answers_h80_with_the_custom_page_framed() {
+    let app = app_saying("app").await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(
+        &[app],
+        1,
+        Some(Maintenance {
+            page_url: Some("https://example.com/down.html".into()),
+        }),
+    ));
+    let router = router(routes.clone(), config()).await;
+    let (status, text) = get(router).await;
+    assert_eq!(status, 503);
+    assert!(
+        text.contains("<iframe src=\"https://example.com/down.html\""),
+        "{text}"
+    );
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 60"),
+        "{text}"
+    );
+    routes.publish(table(&[app], 1, None));
+    assert_eq!(get(router).await.0, 200);
+}
+
+/// A process that accepts the WebSocket upgrade and echoes what it receives.
+async fn echo_upgrade_app() -> SocketAddr {
+    serve(|mut req: Request<Incoming>, _peer| async move {
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                let mut io = TokioIo::new(upgraded);
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = io.read(&mut buf).await {
+                    if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        hyper::Response::builder()
+            .status(101)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+            .body(Body::empty())
+            .unwrap()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_passes_through_both_ways() {
+    let app = echo_upgrade_app().await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[app], 1, None));
+    let router = router(routes, config()).await;
+    let mut stream = TcpStream::connect(router).await.unwrap();
+    stream
+        .write_all(
+            b"GET /socket HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\n\
+              Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut byte))
+            .await
+            .expect("head in time")
+            .unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: websocket"), "{head}");
+    assert!(head.contains("sec-websocket-accept"), "{head}");
+    for message in [&b"ping 1"[..], b"and a second message"] {
+        stream.write_all(message).await.unwrap();
+        let mut echoed = vec![0u8; message.len()];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+            .await
+            .expect("echo in time")
+            .unwrap();
+        assert_eq!(echoed, message);
+    }
+}
+
+#[tokio::test]
+async fn server_sent_events_arrive_one_by_one_not_buffered() {
+    let app = serve(|_req, _peer| async {
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<Result<hyper::body::Frame<Bytes>, std::io::Error>>(4);
+        tokio::spawn(async move {
+            for n in 1..=3 {
+                let event = Bytes::from(format!("data: event {n}\n\n"));
+                if tx.send(Ok(hyper::body::Frame::data(event))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        hyper::Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::new(http_body_util::StreamBody::new(stream)))
+            .unwrap()
+    })
+    .await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[app], 1, None));
+    let router = router(routes, config()).await;
+    let mut stream = TcpStream::connect(router).await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = String::new();
+    let mut buf = [0u8; 1024];
+    while !seen.contains("event 1") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("first event in time")
+            .unwrap();
+        assert!(n > 0);
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    // The first event came before the app sent the second (700 ms later).
+    assert!(started.elapsed() < Duration::from_millis(600), "{seen}");
+    assert!(!seen.contains("event 2"), "{seen}");
+    while !seen.contains("event 2") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("second event in time")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
