@@ -309,3 +309,80 @@ async fn server_sent_events_arrive_one_by_one_not_buffered() {
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Request heads built from pieces users and attackers send: methods, targets, headers
+    /// with odd values, broken framing, raw bytes.
+    fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let method = prop_oneof![
+            Just("GET".to_string()),
+            Just("POST".to_string()),
+            Just("CONNECT".to_string()),
+            "[A-Z]{0,8}",
+        ];
+        let target = prop_oneof![
+            Just("/".to_string()),
+            Just("*".to_string()),
+            Just("http://hello.localhost/x".to_string()),
+            "[ -~]{0,40}",
+        ];
+        let header = prop_oneof![
+            Just("Host: hello.localhost".to_string()),
+            Just("Connection: Upgrade".to_string()),
+            Just("Upgrade: websocket".to_string()),
+            Just("Transfer-Encoding: chunked".to_string()),
+            Just("Content-Length: 5".to_string()),
+            Just("Content-Length: -1".to_string()),
+            Just("X-Request-Id: short".to_string()),
+            "[!-~]{1,12}: [ -~]{0,30}",
+        ];
+        (
+            method,
+            target,
+            proptest::collection::vec(header, 0..6),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        )
+            .prop_map(|(m, t, headers, tail)| {
+                let mut raw =
+                    format!("{m} {t} HTTP/1.1\r\n{}\r\n\r\n", headers.join("\r\n")).into_bytes();
+                raw.extend(tail);
+                raw
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever arrives, the router answers with HTTP or closes the connection, and keeps
+        /// serving well-formed requests afterwards.
+        #[test]
+        fn any_request_is_answered_or_closed_and_the_router_keeps_serving(raw in request_bytes()) {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let app = app_saying("fine").await;
+                let routes = RouteTableHandle::new();
+                routes.publish(table(&[app], 1, None));
+                let router = router(routes, config()).await;
+                let mut stream = TcpStream::connect(router).await.unwrap();
+                let _ = stream.write_all(&raw).await;
+                let _ = stream.shutdown().await;
+                let mut answer = Vec::new();
+                let read = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    stream.read_to_end(&mut answer),
+                )
+                .await;
+                prop_assert!(read.is_ok(), "no answer and no close for {:?}", String::from_utf8_lossy(&raw));
+                prop_assert!(
+                    answer.is_empty() || answer.starts_with(b"HTTP/1."),
+                    "{:?}", String::from_utf8_lossy(&answer)
+                );
+                prop_assert_eq!(get(router).await.0, 200);
+                Ok(())
+            })?;
+        }
+    }
+}
