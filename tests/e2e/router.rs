@@ -111,3 +111,109 @@ fn domains_maintenance_and_requests_held_through_a_restart() {
     assert!(body.contains("H14"), "{body}");
     assert!(paasd.log().contains("code=H14"), "{}", paasd.log());
 }
+
+/// A `paasd router` child process, killed on drop.
+struct RouterProcess(std::process::Child);
+
+impl Drop for RouterProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_router(paasd: &Paasd, port: u16) -> RouterProcess {
+    let child = std::process::Command::new(paas_e2e::binary("paasd"))
+        .args([
+            "router",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--control",
+            &paasd.url(),
+            "--data",
+        ])
+        .arg(paasd.data.path())
+        .env("PAAS_LOG", "info")
+        .env_remove("PAAS_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("paasd router starts");
+    RouterProcess(child)
+}
+
+fn through(port: u16, host: &str) -> (u16, String) {
+    curl(&[
+        "-s",
+        "-H",
+        &format!("Host: {host}"),
+        &format!("http://127.0.0.1:{port}/"),
+    ])
+}
+
+fn wait_for_status(port: u16, host: &str, status: u16) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (got, body) = through(port, host);
+        if got == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{host} through the router: {got} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_separate_router_keeps_serving_while_the_control_plane_is_down_and_restarts_from_its_copy() {
+    let mut paasd = Paasd::start();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-stdlib");
+    let app = app_name("edge");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+
+    // The table is the router's: no secret, or a user's token, gets 401.
+    let table_url = format!("{}/api/router/table", paasd.url());
+    assert_eq!(curl(&["-s", &table_url]).0, 401);
+    assert_eq!(
+        curl(&[
+            "-s",
+            "-H",
+            "Authorization: Bearer not-the-secret",
+            &table_url
+        ])
+        .0,
+        401
+    );
+
+    let port = paas_e2e::free_port();
+    let router = start_router(&paasd, port);
+    let host = format!("{app}.localhost");
+    let body = wait_for_status(port, &host, 200);
+    assert_eq!(body.trim(), "stdlib app on web.1");
+    // Platform hosts are forwarded to the control plane.
+    let healthz = format!("http://127.0.0.1:{port}/healthz");
+    let (status, health) = curl(&["-s", "-H", "Host: localhost", &healthz]);
+    assert_eq!(status, 200, "{health}");
+    // A change made on the control plane reaches it: a custom domain.
+    user.paas(&repo, &["domains:add", "edge.example.test"]).ok();
+    wait_for_status(port, "edge.example.test", 200);
+
+    // The control plane dies; the router keeps serving its last table.
+    paasd.kill();
+    for _ in 0..10 {
+        assert_eq!(through(port, &host).0, 200);
+    }
+    assert_eq!(curl(&["-s", "-H", "Host: localhost", &healthz]).0, 502);
+
+    // A router started while the control plane is down serves from its saved copy.
+    drop(router);
+    let _router = start_router(&paasd, port);
+    let body = wait_for_status(port, &host, 200);
+    assert_eq!(body.trim(), "stdlib app on web.1");
+    wait_for_status(port, "edge.example.test", 200);
+}

@@ -30,6 +30,9 @@ pub struct ApiConfig {
     pub token_ttl: Duration,
     /// Sign-in limits and the password hashing pool.
     pub signin: SigninConfig,
+    /// The secret a separate router process (`paasd router`) reads the route table with;
+    /// `None`: no separate router may.
+    pub router_token: Option<String>,
 }
 
 impl ApiConfig {

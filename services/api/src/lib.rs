@@ -24,7 +24,13 @@ pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
 pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;
 pub use signin::SigninConfig;
+pub use routes::router_feed::VersionedTable;
 pub use state::ApiState;
+
+/// A new random secret (e.g. for a separate router process).
+pub fn generate_secret() -> String {
+    auth::generate_token()
+}
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -107,6 +113,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/api/apps/{app}/domains/{hostname}",
             delete(routes::routing::remove_domain),
         )
+        .route("/api/router/table", get(routes::router_feed::table))
         .route(
             "/api/apps/{app}/maintenance",
             get(routes::routing::maintenance).patch(routes::routing::set_maintenance),

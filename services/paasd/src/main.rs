@@ -1,6 +1,6 @@
 //! paasd, the paas server. `paasd` (or `paasd serve`) runs every role in one process: API,
 //! git, builds, scheduler and router on one HTTP port. `paasd stacks` only makes sure the stack
-//! images exist. `paasd hook pre-receive` is run by app repositories during a push. `paasd
+//! images exist. `paasd router` runs only the router, fed by a control plane. `paasd hook pre-receive` is run by app repositories during a push. `paasd
 //! detect DIR` says which buildpack would build DIR.
 
 mod config;
@@ -10,6 +10,7 @@ mod front_door;
 mod hook;
 mod interrupted;
 mod private_files;
+mod router_process;
 mod serve;
 mod stacks;
 
@@ -29,6 +30,20 @@ enum Command {
     Serve,
     /// Build the stack images if they are missing, then exit.
     Stacks,
+    /// Run only the router, fed with route tables by a control plane (a `paasd serve`); it
+    /// keeps serving its last table while the control plane is down.
+    Router {
+        /// Address to serve apps on.
+        #[arg(long, default_value = "0.0.0.0:8081")]
+        listen: String,
+        /// The control plane's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        control: String,
+        /// The control plane's data directory (its router.token; the last table is kept
+        /// there too). Default: PAAS_DATA's.
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+    },
     /// Print which buildpack would build the app in DIR (its name, then why), without building.
     Detect {
         /// The app's source directory.
@@ -63,6 +78,17 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run().await.map(|()| ExitCode::SUCCESS),
             Command::Stacks => stacks::run().await.map(|()| ExitCode::SUCCESS),
+            Command::Router {
+                listen,
+                control,
+                data,
+            } => router_process::run(router_process::RouterOptions {
+                listen,
+                control,
+                data,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
             Command::Detect { dir } => detect::run(&dir).await,
             Command::Hook {
                 hook: HookCommand::PreReceive,

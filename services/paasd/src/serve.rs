@@ -35,6 +35,7 @@ pub async fn run() -> anyhow::Result<()> {
     if let Some(path) = &sqlite_path {
         private_files::create_private(path)?;
     }
+    let router_token = router_secret(&data_dir)?;
     let repos_dir = data_dir.join("repos");
     let builds_dir = data_dir.join("builds");
     std::fs::create_dir_all(&repos_dir)?;
@@ -145,6 +146,7 @@ pub async fn run() -> anyhow::Result<()> {
             // An app.json check may give a release longer than the default timeout.
             deploy_timeout: Duration::from_secs(config.health_timeout_secs.max(3600) + 30),
             token_ttl: Duration::from_secs(config.token_ttl_secs),
+            router_token: Some(router_token),
             signin: SigninConfig {
                 max_failures: config.login_max_failures,
                 window: Duration::from_secs(config.login_window_secs),
@@ -171,16 +173,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     let dispatch = Arc::new(Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(
-            routes,
-            ProxyConfig {
-                connect_timeout: Duration::from_secs(config.router_connect_timeout_secs),
-                response_timeout: Duration::from_secs(config.router_timeout_secs),
-                idle_timeout: Duration::from_secs(config.router_idle_timeout_secs),
-                hold_timeout: Duration::from_secs(config.router_hold_secs),
-                ..ProxyConfig::default()
-            },
-        ),
+        proxy: Proxy::new(routes, proxy_config(&config)),
         api: paas_api::router(api_state),
         local_port: local.port(),
     });
@@ -219,11 +212,37 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing(filter: &str) {
+pub(crate) fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The router's settings from paasd's configuration (shared with `paasd router`).
+pub(crate) fn proxy_config(config: &Config) -> ProxyConfig {
+    ProxyConfig {
+        connect_timeout: Duration::from_secs(config.router_connect_timeout_secs),
+        response_timeout: Duration::from_secs(config.router_timeout_secs),
+        idle_timeout: Duration::from_secs(config.router_idle_timeout_secs),
+        hold_timeout: Duration::from_secs(config.router_hold_secs),
+        ..ProxyConfig::default()
+    }
+}
+
+/// The secret a separate router (`paasd router`) reads the route table with: made once, kept
+/// in the data directory with mode 0600.
+fn router_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(crate::router_process::TOKEN_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if !existing.trim().is_empty() {
+            return Ok(existing.trim().to_string());
+        }
+    }
+    private_files::create_private(&path)?;
+    let token = paas_api::generate_secret();
+    std::fs::write(&path, &token).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(token)
 }

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// One web process of an app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Backend {
     pub addr: SocketAddr,
     /// The process name shown in router log lines, e.g. `web.1`.
     pub dyno: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AppRoute {
     pub backends: Vec<Backend>,
     /// How many web processes the formation asks for: with none wanted, a request that
@@ -26,13 +26,13 @@ pub struct AppRoute {
     pub maintenance: Option<Maintenance>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Maintenance {
     /// A page of the app's own shown inside the maintenance page, when set.
     pub page_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RouteTable {
     pub apps: HashMap<String, AppRoute>,
     /// Custom domains (`paas domains:add`): lower-case host -> app. A wildcard is stored as
@@ -103,6 +103,12 @@ impl RouteTableHandle {
             Err(poisoned) => *poisoned.into_inner() = table,
         }
         self.published.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How many tables were published so far (a router fed from another process asks for
+    /// the table after the version it has).
+    pub fn version(&self) -> u64 {
+        *self.published.borrow()
     }
 
     /// A receiver that sees every publication from now on.

@@ -10,6 +10,7 @@ pub mod health;
 pub mod releases;
 pub mod run;
 pub mod session;
+pub mod router_feed;
 pub mod routing;
 pub mod sizes;
 pub mod users;

@@ -1,0 +1,224 @@
+//! `paasd router`: the router as a process of its own. It serves app hosts and custom domains
+//! from a route table it reads from the control plane (`GET /api/router/table`, long-polled,
+//! with the secret in `<data>/router.token`), forwards every other host to the control plane,
+//! and keeps each table it receives in `<data>/router-table.json`. So it keeps serving its
+//! last table while the control plane is down or restarting, and starts from that copy.
+
+use crate::config::Config;
+use crate::dispatch::{self, Dispatch};
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use paas_api::VersionedTable;
+use paas_router::{Proxy, RouteTable, RouteTableHandle};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Name of the file holding the secret the router reads the table with.
+pub const TOKEN_FILE: &str = "router.token";
+/// Name of the file holding the last table the router received.
+const TABLE_FILE: &str = "router-table.json";
+
+pub struct RouterOptions {
+    pub listen: String,
+    pub control: String,
+    pub data: Option<PathBuf>,
+}
+
+pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    crate::serve::init_tracing(&config.log);
+    if let Err(e) = crate::front_door::raise_open_file_limit() {
+        tracing::warn!("cannot raise the open file limit: {e}");
+    }
+    let data = options.data.unwrap_or_else(|| config.data_dir.clone());
+    let token = std::fs::read_to_string(data.join(TOKEN_FILE))
+        .with_context(|| {
+            format!(
+                "cannot read the router's secret {} (start paasd once with this data directory)",
+                data.join(TOKEN_FILE).display()
+            )
+        })?
+        .trim()
+        .to_string();
+    let control = options.control.trim_end_matches('/').to_string();
+    let routes = RouteTableHandle::new();
+    let table_file = data.join(TABLE_FILE);
+    match load_table(&table_file) {
+        Ok(Some(table)) => {
+            tracing::info!(
+                apps = table.apps.len(),
+                "serving the last route table received"
+            );
+            routes.publish(table);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!("ignoring the saved route table: {e:#}"),
+    }
+    tokio::spawn(follow_control_plane(
+        routes.clone(),
+        control.clone(),
+        token,
+        table_file,
+    ));
+
+    let listener = TcpListener::bind(&options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let local = listener.local_addr()?;
+    let forward = Forward::new(&control)?;
+    let api = axum::Router::new().fallback(move |req: Request| {
+        let forward = forward.clone();
+        async move { forward.send(req).await }
+    });
+    let dispatch = Arc::new(Dispatch {
+        domain: config.domain.clone(),
+        proxy: Proxy::new(routes, crate::serve::proxy_config(&config)),
+        api,
+        local_port: local.port(),
+    });
+    eprintln!("-----> paasd router ready on http://{local} (control plane {control})");
+    dispatch::serve(listener, dispatch, config.front_door()).await?;
+    Ok(())
+}
+
+/// Reads tables from the control plane forever; while it cannot, the last one keeps serving.
+async fn follow_control_plane(
+    routes: RouteTableHandle,
+    control: String,
+    token: String,
+    table_file: PathBuf,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(40))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!("cannot make an HTTP client: {e}");
+            return;
+        }
+    };
+    let mut after: Option<u64> = None;
+    let mut failing = false;
+    loop {
+        let mut request = client
+            .get(format!("{control}/api/router/table"))
+            .bearer_auth(&token);
+        if let Some(version) = after {
+            request = request.query(&[("after", version)]);
+        }
+        let answer = async {
+            request
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<VersionedTable>()
+                .await
+        }
+        .await;
+        match answer {
+            Ok(versioned) => {
+                if failing {
+                    tracing::info!("the control plane answers again");
+                    failing = false;
+                }
+                if after != Some(versioned.version) {
+                    if let Err(e) = save_table(&table_file, &versioned.table) {
+                        tracing::warn!("cannot save the route table: {e:#}");
+                    }
+                    routes.publish(versioned.table);
+                    after = Some(versioned.version);
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!("cannot read the route table from the control plane (serving the last one): {e}");
+                    failing = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+fn load_table(path: &Path) -> anyhow::Result<Option<RouteTable>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the table beside its file and renames it over, so a crash never leaves half a file.
+fn save_table(path: &Path, table: &RouteTable) -> anyhow::Result<()> {
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, serde_json::to_vec(table)?)?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
+/// Sends platform requests (API, git) on to the control plane, streamed both ways.
+#[derive(Clone)]
+struct Forward {
+    client: Client<HttpConnector, Body>,
+    base: http::Uri,
+}
+
+impl Forward {
+    fn new(control: &str) -> anyhow::Result<Self> {
+        let base: http::Uri = control
+            .parse()
+            .with_context(|| format!("{control:?} is not a URL"))?;
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+            base,
+        })
+    }
+
+    async fn send(&self, mut req: Request) -> Response {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let Ok(uri) = format!("{}{path}", self.base.to_string().trim_end_matches('/')).parse()
+        else {
+            return paas_api::ApiError::BadRequest("bad request target".into()).into_response();
+        };
+        *req.uri_mut() = uri;
+        match self.client.request(req).await {
+            Ok(response) => response.map(Body::new),
+            Err(e) => {
+                tracing::warn!("the control plane did not answer: {e}");
+                (
+                    http::StatusCode::BAD_GATEWAY,
+                    "The platform's control plane is not answering; apps keep being served.\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_table_is_read_back_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TABLE_FILE);
+        assert!(load_table(&path).unwrap().is_none());
+        let mut table = RouteTable::default();
+        table.domains.insert("www.example.com".into(), "web".into());
+        save_table(&path, &table).unwrap();
+        assert_eq!(load_table(&path).unwrap(), Some(table));
+    }
+}
