@@ -1,0 +1,8 @@
+"""The app's own module, installed with its dependencies by `pip install .`."""
+from importlib.metadata import version
+
+import six
+
+
+def greet():
+    return f"python-pyproject: greeting {version('greeting')} installed by pip with six {six.__version__}"
