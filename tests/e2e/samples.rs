@@ -174,6 +174,11 @@ fn paasd_detect_prints_the_winning_name_then_why_or_one_line_listing_what_was_lo
         String::from_utf8_lossy(&flask.stdout),
         "Python\nfound requirements.txt\n"
     );
+    let dockerfile = run("dockerfile-plain");
+    assert_eq!(
+        String::from_utf8_lossy(&dockerfile.stdout),
+        "Dockerfile\nfound a Dockerfile\n"
+    );
     let procfile = run("procfile-only");
     assert_eq!(
         String::from_utf8_lossy(&procfile.stdout),
@@ -285,4 +290,114 @@ fn every_sample_folder_has_a_generated_deploy_test() {
         folders, GENERATED_SAMPLES,
         "build.rs generates one test per folder"
     );
+}
+
+#[test]
+fn a_failing_dockerfile_rejects_the_push_with_one_line_and_the_running_release_keeps_serving() {
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("dockerfile-plain");
+    let app = app_name("dockerbad");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200 && body.contains("built with dockerfile"),
+        "{status} {body}"
+    );
+
+    std::fs::write(
+        repo.join("Dockerfile"),
+        "FROM paas/run\nRUN echo about-to-fail && exit 3\n",
+    )
+    .unwrap();
+    user.commit_all(&repo, "a broken Dockerfile");
+    let push = user.git(&repo, &["push", "paas", "main"]);
+    assert!(!push.success, "{}", push.stderr);
+    let rejected: Vec<&str> = push
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" !     "))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", push.stderr);
+    assert!(
+        rejected[0].contains("Push rejected: the Dockerfile failed to build: ")
+            && rejected[0].contains("returned a non-zero code: 3"),
+        "{}",
+        push.stderr
+    );
+    // The build's own output reached the push.
+    assert!(push.stderr.contains("about-to-fail"), "{}", push.stderr);
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200 && body.contains("built with dockerfile"),
+        "{status} {body}"
+    );
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+#[test]
+fn builder_set_forces_buildpacks_or_the_dockerfile_on_a_repo_that_has_both() {
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    // A Dockerfile and a Procfile: detection picks the Dockerfile (before Procfile-only).
+    let repo = user.sample_repo("dockerfile-plain");
+    let app = app_name("builder");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let unset = user.paas(&repo, &["builder"]).ok();
+    assert!(unset.stdout.contains("no builder set"), "{}", unset.stdout);
+    user.paas(&repo, &["builder:set", "nix"])
+        .fails_with_one_line();
+
+    let set = user.paas(&repo, &["builder:set", "buildpacks"]).ok();
+    assert!(set.stdout.contains("buildpacks"), "{}", set.stdout);
+    let shown = user.paas(&repo, &["builder", "--json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(
+        json["builder"],
+        serde_json::json!("buildpacks"),
+        "{}",
+        shown.stdout
+    );
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        push.stderr.contains("remote: -----> Procfile app detected"),
+        "{}",
+        push.stderr
+    );
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200 && body.contains("from-procfile built with buildpacks"),
+        "{status} {body}"
+    );
+
+    user.paas(&repo, &["builder:set", "dockerfile"]).ok();
+    user.git(&repo, &["commit", "-q", "--allow-empty", "-m", "again"])
+        .ok();
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        push.stderr
+            .contains("remote: -----> Dockerfile app detected"),
+        "{}",
+        push.stderr
+    );
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200 && body.contains("from-procfile built with dockerfile"),
+        "{status} {body}"
+    );
+    user.paas(&repo, &["builder:clear"]).ok();
+    let cleared = user.paas(&repo, &["builder", "--json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&cleared.stdout).unwrap();
+    assert_eq!(
+        json["builder"],
+        serde_json::json!(null),
+        "{}",
+        cleared.stdout
+    );
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
 }

@@ -22,9 +22,9 @@ pub use config::ApiConfig;
 pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use routes::router_feed::VersionedTable;
 pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;
 pub use signin::SigninConfig;
-pub use routes::router_feed::VersionedTable;
 pub use state::ApiState;
 
 /// A new random secret (e.g. for a separate router process).
@@ -104,6 +104,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/apps/{app}/buildpacks/detect",
             get(routes::buildpacks::detect),
+        )
+        .route(
+            "/api/apps/{app}/builder",
+            get(routes::builder::show).patch(routes::builder::set),
         )
         .route(
             "/api/apps/{app}/domains",

@@ -12,10 +12,23 @@ const DRIVER: &str = include_str!("driver.sh");
 
 /// Detection order of the built-in buildpacks: folders under `buildpacks/`. Compiled
 /// ecosystems come before a generic `package.json` (design.md §3); a folder that does not
-/// exist (yet) is skipped.
+/// exist (yet) is skipped. A Dockerfile comes after every language buildpack but before the
+/// Procfile-only one (which claims any repo with a Procfile), so a Dockerfile app with a
+/// Procfile is built from its Dockerfile.
 pub const BUILTIN_ORDER: &[&str] = &[
-    "ruby", "go", "rust", "php", "python", "nodejs", "static", "procfile",
+    "ruby",
+    "go",
+    "rust",
+    "php",
+    "python",
+    "nodejs",
+    "static",
+    "dockerfile",
+    "procfile",
 ];
+
+/// The built-in folder whose detection means "build from the Dockerfile".
+pub const DOCKERFILE_BUILDPACK: &str = "dockerfile";
 
 /// Where the built-in buildpacks are extracted in a build container.
 pub const BUILDPACKS_ROOT: &str = "/buildpacks";

@@ -7,6 +7,7 @@
 
 mod buildpacks;
 mod checkout;
+mod dockerfile;
 mod error;
 mod pipeline;
 mod plan;
@@ -15,8 +16,11 @@ mod repo;
 mod slug;
 mod sources;
 
-pub use buildpacks::{builtin_available, builtin_buildpacks_tar, driver_script, BUILTIN_ORDER};
+pub use buildpacks::{
+    builtin_available, builtin_buildpacks_tar, driver_script, BUILTIN_ORDER, DOCKERFILE_BUILDPACK,
+};
 pub use checkout::checkout;
+pub use dockerfile::DOCKERFILE;
 pub use error::BuildError;
 pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig, Detected};
 pub use plan::{parse_buildpacks_file, plan, BuildPlan, PlanError};

@@ -5,12 +5,13 @@
 
 use crate::buildpacks::{builtin_available, builtin_buildpacks_tar, BUILDPACKS_ROOT};
 use crate::checkout::checkout;
+use crate::dockerfile::DOCKERFILE;
 use crate::error::BuildError;
 use crate::plan::plan;
 use crate::release_yaml::parse_default_process_types;
 use crate::slug::{first_file, human_size, tar_content_size, TarWriter};
 use crate::sources::{fetch, BuildpackSource};
-use paas_domain::{AppName, HealthCheck, HEALTHCHECK_LABEL};
+use paas_domain::{AppName, BuildMethod, HealthCheck, HEALTHCHECK_LABEL};
 use paas_runtime::{ContainerRuntime, ContainerSpec, ImageConfig, Mount, MountKind, StackImages};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,8 @@ pub struct BuildRequest<'a> {
     pub config: &'a BTreeMap<String, String>,
     /// The app's own buildpack list (`paas buildpacks:set`), which overrides everything else.
     pub buildpacks: &'a [String],
+    /// `paas builder:set`: always the Dockerfile, never it, or (None) detection decides.
+    pub method: Option<BuildMethod>,
 }
 
 /// What detection found: the name the winning `bin/detect` printed, and why (its second line).
@@ -76,8 +79,8 @@ pub struct BuildOutput {
 }
 
 pub struct Builder {
-    runtime: Arc<dyn ContainerRuntime>,
-    config: BuilderConfig,
+    pub(crate) runtime: Arc<dyn ContainerRuntime>,
+    pub(crate) config: BuilderConfig,
 }
 
 impl Builder {
@@ -122,6 +125,15 @@ impl Builder {
         } else {
             plan.buildpacks_file.clone().unwrap_or_default()
         };
+        if req.method == Some(BuildMethod::Dockerfile) {
+            say(format!(
+                "-----> {DOCKERFILE} app detected (builder set to dockerfile)"
+            ))
+            .await;
+            return self
+                .build_dockerfile(req, &plan, &source_dir, &source_tar, out)
+                .await;
+        }
         let mut sources = Vec::new();
         for spec in &chosen {
             let mut source =
@@ -136,6 +148,12 @@ impl Builder {
         }
 
         let compiled = self.compile(req, &sources, &source_tar, out).await?;
+        if sources.is_empty() && compiled.detected.name == DOCKERFILE {
+            // Detection chose the Dockerfile (after every language buildpack).
+            return self
+                .build_dockerfile(req, &plan, &source_dir, &source_tar, out)
+                .await;
+        }
 
         say("-----> Discovering process types".to_string()).await;
         let defaults = parse_default_process_types(&compiled.release_yaml)?;
@@ -202,7 +220,11 @@ impl Builder {
         let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver")];
         if sources.is_empty() {
             cmd.push("build".to_string());
-            cmd.extend(builtin_dirs());
+            // `paas builder:set buildpacks` leaves the Dockerfile out of detection.
+            let forced = req.method == Some(BuildMethod::Buildpacks);
+            cmd.extend(builtin_dirs().into_iter().filter(|dir| {
+                !(forced && dir.ends_with(&format!("/{}", crate::buildpacks::DOCKERFILE_BUILDPACK)))
+            }));
         } else {
             cmd.push("build-explicit".to_string());
             for (i, source) in sources.iter().enumerate() {
@@ -270,6 +292,14 @@ impl Builder {
             return Err(self.driver_failure(id, code).await);
         }
         let detected = self.read_detected(id).await?;
+        if sources.is_empty() && detected.name == DOCKERFILE {
+            // Built from the Dockerfile instead: no slug to take.
+            return Ok(Compiled {
+                release_yaml: String::new(),
+                slug: work_dir.join("slug.tar"),
+                detected,
+            });
+        }
         let release_tar = self
             .runtime
             .download_tar(id, "/tmp/paas/release.yml")
@@ -551,20 +581,20 @@ const BUILD_CAPABILITIES: &[&str] = &["CHOWN", "SETUID", "SETGID"];
 
 /// Removes a build container when the build ends, and also when the build is cancelled
 /// (the future dropped): then the removal runs as a task of its own.
-struct ContainerGuard {
+pub(crate) struct ContainerGuard {
     runtime: Arc<dyn ContainerRuntime>,
     id: Option<String>,
 }
 
 impl ContainerGuard {
-    fn new(runtime: Arc<dyn ContainerRuntime>, id: String) -> Self {
+    pub(crate) fn new(runtime: Arc<dyn ContainerRuntime>, id: String) -> Self {
         Self {
             runtime,
             id: Some(id),
         }
     }
 
-    async fn remove(mut self) {
+    pub(crate) async fn remove(mut self) {
         if let Some(id) = self.id.take() {
             if let Err(e) = self.runtime.remove_container(&id, Duration::ZERO).await {
                 tracing::warn!("could not remove build container {id}: {e}");

@@ -106,6 +106,15 @@ pub enum Command {
     /// Say which built-in buildpack detects the app's current code (its name, then why)
     #[command(name = "buildpacks:detect")]
     BuildpacksDetect(AppArgs),
+    /// Show how the app is built: dockerfile, buildpacks, or (unset) as detection decides
+    #[command(name = "builder")]
+    Builder(ConfigArgs),
+    /// Build the app's next pushes from its Dockerfile, or with buildpacks only
+    #[command(name = "builder:set")]
+    BuilderSet(BuilderArgs),
+    /// Let detection decide again how the app is built
+    #[command(name = "builder:clear")]
+    BuilderClear(AppArgs),
     /// List the app's custom domains
     #[command(name = "domains")]
     Domains(ConfigArgs),
@@ -301,6 +310,15 @@ pub struct MaintenanceOnArgs {
     /// A page of yours (http:// or https:// URL) shown inside the maintenance page
     #[arg(long, value_name = "URL")]
     pub page_url: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    /// dockerfile or buildpacks
+    #[arg(value_name = "BUILDER")]
+    pub builder: String,
     #[command(flatten)]
     pub target: AppArgs,
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app_name;
+pub mod build_method;
 pub mod config_vars;
 pub mod email;
 pub mod formation;
@@ -14,10 +15,11 @@ pub mod release;
 pub mod run;
 
 pub use app_name::{AppName, AppNameError};
+pub use build_method::{BuildMethod, BuildMethodError, PORT_LABEL};
 pub use email::{Email, EmailError};
 pub use formation::Formation;
-pub use hostname::{Hostname, HostnameError};
 pub use healthcheck::{HealthCheck, HealthCheckError, HEALTHCHECK_LABEL};
+pub use hostname::{Hostname, HostnameError};
 pub use process_size::{ProcessSize, ProcessSizeError};
 pub use procfile::{Procfile, ProcfileError};
 pub use release::{ReleaseVersion, ReleaseVersionError};

@@ -10,6 +10,9 @@ pub enum RuntimeError {
     NotFound(String),
     #[error("stack bootstrap failed: {0}")]
     Stack(String),
+    /// A Dockerfile build failed: the engine's message.
+    #[error("{0}")]
+    Build(String),
     #[error("docker: {0}")]
     Docker(String),
     #[error("io: {0}")]

@@ -11,11 +11,13 @@ mod stacks;
 mod subnets;
 
 pub use attach::{Attached, OutputChunk};
-pub use docker::DockerRuntime;
+pub use docker::{DockerBuild, DockerRuntime};
 pub use error::RuntimeError;
 pub use spec::{
-    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, ImageConfig, Mount, MountKind};
-pub use stacks::{StackConfig, StackImages};
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, ImageConfig,
+    ImageDetails, Mount, MountKind,
+};
+pub use stacks::{StackConfig, StackImages, RUN_ALIAS};
 pub use subnets::{Ipv4Net, Ipv4NetError, SubnetPool};
 
 use async_trait::async_trait;
@@ -92,6 +94,18 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// `config.entrypoint` (none when unset).
     async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()>;
     async fn image_exists(&self, image: &str) -> Result<bool>;
+    /// Builds an image from a Dockerfile with the engine's builder. `context` is a tar archive
+    /// file with the Dockerfile at its root, streamed (never whole in memory); the build's
+    /// output goes to `sink` line by line. A failing Dockerfile is `RuntimeError::Build` with
+    /// the engine's message.
+    async fn build_image(
+        &self,
+        context: &Path,
+        build: &DockerBuild,
+        sink: mpsc::Sender<String>,
+    ) -> Result<()>;
+    /// An image's entrypoint, cmd and exposed ports; `None` when it does not exist.
+    async fn image_details(&self, image: &str) -> Result<Option<ImageDetails>>;
     /// Size of the image in bytes; `None` when it does not exist.
     async fn image_size(&self, image: &str) -> Result<Option<i64>>;
     /// Removes an image; a missing image is not an error, one still used by a container is a

@@ -86,6 +86,15 @@ pub struct ImageConfig {
     pub labels: BTreeMap<String, String>,
 }
 
+/// What a built image says about how it runs (`docker inspect`'s config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageDetails {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// TCP ports of its `EXPOSE` lines, ascending.
+    pub exposed_ports: Vec<u16>,
+}
+
 /// Something that happened to a container, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerEvent {

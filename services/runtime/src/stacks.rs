@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// A second tag of the run stack, for Dockerfiles (`FROM paas/run`).
+pub const RUN_ALIAS: &str = "paas/run:latest";
+
 /// How to obtain the stacks. `Default` gives the values paasd uses unless configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackConfig {

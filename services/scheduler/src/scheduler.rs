@@ -371,7 +371,10 @@ impl Scheduler {
                 let ip = c.ip?;
                 Some((
                     c.id.clone(),
-                    (app, SocketAddr::new(ip, self.config.web_port)),
+                    (
+                        app,
+                        SocketAddr::new(ip, web_port_of(&c.labels, self.config.web_port)),
+                    ),
                 ))
             })
             .collect();
@@ -674,7 +677,8 @@ impl Scheduler {
         for (c, l) in containers {
             let running =
                 c.state == ContainerState::Running && !self.lock_liveness().is_dead(&c.id);
-            let addr = c.ip.map(|ip| SocketAddr::new(ip, self.config.web_port));
+            let addr =
+                c.ip.map(|ip| SocketAddr::new(ip, web_port_of(&c.labels, self.config.web_port)));
             let ready = if !running {
                 healthy.remove(&c.id);
                 false
@@ -1030,6 +1034,16 @@ async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
     while routes.in_flight(addr) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The port a web process listens on: a Dockerfile image that `EXPOSE`s one carries it as
+/// `paas.port` (its launcher sets PORT to it; containers inherit the image's labels), every
+/// other process the configured `PORT`.
+fn web_port_of(labels: &BTreeMap<String, String>, default: u16) -> u16 {
+    labels
+        .get(paas_domain::PORT_LABEL)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(default)
 }
 
 pub(crate) fn now_ms() -> i64 {

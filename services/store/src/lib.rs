@@ -180,6 +180,15 @@ pub trait Store: Send + Sync + 'static {
     /// Appends one buildpack to the app's list and returns the list. `StoreError::NotFound`
     /// when there is no such app.
     async fn add_app_buildpack(&self, app_id: Uuid, url: &str) -> Result<Vec<String>>;
+    /// How the app is built when `paas builder:set` forced it; `None` when detection decides.
+    async fn app_build_method(&self, app_id: Uuid) -> Result<Option<paas_domain::BuildMethod>>;
+    /// Forces (or, with `None`, leaves to detection) how the app is built.
+    /// `StoreError::NotFound` when there is no such app.
+    async fn set_app_build_method(
+        &self,
+        app_id: Uuid,
+        method: Option<paas_domain::BuildMethod>,
+    ) -> Result<()>;
 
     // --- formation
     /// Process type -> quantity; empty when never set.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod apps;
+mod builders;
 mod buildpacks;
 mod builds;
 mod changes;
@@ -21,7 +22,7 @@ use crate::{
     ReleaseChange, ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
-use paas_domain::{AppName, Email, Formation, ProcessSize};
+use paas_domain::{AppName, BuildMethod, Email, Formation, ProcessSize};
 use sqlx::{Any, AnyPool, Transaction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -247,6 +248,14 @@ impl Store for SqlStore {
 
     async fn add_app_buildpack(&self, app_id: Uuid, url: &str) -> Result<Vec<String>> {
         buildpacks::add_app_buildpack(self, app_id, url).await
+    }
+
+    async fn app_build_method(&self, app_id: Uuid) -> Result<Option<BuildMethod>> {
+        builders::app_build_method(self, app_id).await
+    }
+
+    async fn set_app_build_method(&self, app_id: Uuid, method: Option<BuildMethod>) -> Result<()> {
+        builders::set_app_build_method(self, app_id, method).await
     }
 
     async fn domains(&self, app_id: Uuid) -> Result<Vec<String>> {

@@ -70,7 +70,50 @@ store_tests!(
     domains_belong_to_one_app_and_maintenance_is_per_app,
     config_changes_and_rollbacks_are_releases,
     app_buildpacks_are_set_added_and_cleared_in_order,
+    app_build_method_is_set_per_app_and_cleared,
 );
+
+async fn app_build_method_is_set_per_app_and_cleared(db: &TestDb) {
+    use paas_domain::BuildMethod;
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    assert_eq!(store.app_build_method(web.id).await.unwrap(), None);
+    store
+        .set_app_build_method(web.id, Some(BuildMethod::Dockerfile))
+        .await
+        .unwrap();
+    store
+        .set_app_build_method(other.id, Some(BuildMethod::Buildpacks))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.app_build_method(web.id).await.unwrap(),
+        Some(BuildMethod::Dockerfile)
+    );
+    store
+        .set_app_build_method(web.id, Some(BuildMethod::Buildpacks))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.app_build_method(web.id).await.unwrap(),
+        Some(BuildMethod::Buildpacks)
+    );
+    store.set_app_build_method(web.id, None).await.unwrap();
+    assert_eq!(store.app_build_method(web.id).await.unwrap(), None);
+    assert_eq!(
+        store.app_build_method(other.id).await.unwrap(),
+        Some(BuildMethod::Buildpacks)
+    );
+    assert_not_found(
+        store
+            .set_app_build_method(Uuid::new_v4(), Some(BuildMethod::Dockerfile))
+            .await,
+    );
+    store.delete_app(other.id).await.unwrap();
+    assert_eq!(store.app_build_method(other.id).await.unwrap(), None);
+}
 
 async fn app_buildpacks_are_set_added_and_cleared_in_order(db: &TestDb) {
     let store = db.dyn_store();

@@ -144,6 +144,11 @@ async fn deploy(
         .app_buildpacks(app.id)
         .await
         .map_err(|e| e.to_string())?;
+    let method = state
+        .store
+        .app_build_method(app.id)
+        .await
+        .map_err(|e| e.to_string())?;
     let built = state
         .builder
         .build(
@@ -157,6 +162,7 @@ async fn deploy(
                 cache_volume: &cache_volume,
                 config: &config,
                 buildpacks: &buildpacks,
+                method,
             },
             out,
         )

@@ -3,15 +3,16 @@
 pub mod access;
 pub mod apps;
 pub mod authorizations;
+pub mod builder;
 pub mod buildpacks;
 pub mod config_vars;
 pub mod formation;
 pub mod health;
 pub mod releases;
-pub mod run;
-pub mod session;
 pub mod router_feed;
 pub mod routing;
+pub mod run;
+pub mod session;
 pub mod sizes;
 pub mod users;
 

@@ -5,6 +5,7 @@ mod access;
 mod apps;
 mod auth;
 mod authorizations;
+mod builder;
 mod buildpacks;
 mod config_vars;
 mod processes;
@@ -58,6 +59,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::BuildpacksAdd(args) => buildpacks::add(args),
         Command::BuildpacksClear(args) => buildpacks::clear(args),
         Command::BuildpacksDetect(args) => buildpacks::detect(args),
+        Command::Builder(args) => builder::show(args),
+        Command::BuilderSet(args) => builder::set(args),
+        Command::BuilderClear(args) => builder::clear(args),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),

@@ -4,6 +4,7 @@
 //! bootstrap.
 
 mod attach;
+mod build;
 mod containers;
 mod convert;
 mod errors;
@@ -12,7 +13,9 @@ mod images;
 mod logs;
 mod stack_build;
 
-use crate::spec::{ContainerEvent, ContainerInfo, ContainerSpec, ImageConfig};
+pub use build::DockerBuild;
+
+use crate::spec::{ContainerEvent, ContainerInfo, ContainerSpec, ImageConfig, ImageDetails};
 use crate::stacks::{StackConfig, StackImages};
 use crate::subnets::SubnetPool;
 use crate::{ContainerRuntime, Result, RuntimeError};
@@ -171,6 +174,19 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn image_exists(&self, image: &str) -> Result<bool> {
         Ok(self.image_size_impl(image).await?.is_some())
+    }
+
+    async fn build_image(
+        &self,
+        context: &Path,
+        build: &DockerBuild,
+        sink: mpsc::Sender<String>,
+    ) -> Result<()> {
+        self.build_image_impl(context, build, sink).await
+    }
+
+    async fn image_details(&self, image: &str) -> Result<Option<ImageDetails>> {
+        self.image_details_impl(image).await
     }
 
     async fn image_size(&self, image: &str) -> Result<Option<i64>> {

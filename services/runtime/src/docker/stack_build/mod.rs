@@ -23,6 +23,7 @@ pub(crate) async fn ensure_stacks(
     script::validate(config)?;
     let images = tags::stack_images(config);
     if all_exist(rt, &images).await? {
+        alias_run(rt, &images).await?;
         return Ok(images);
     }
     let progress = Progress(progress);
@@ -53,7 +54,15 @@ pub(crate) async fn ensure_stacks(
         )
         .await?;
     }
+    alias_run(rt, &images).await?;
     Ok(images)
+}
+
+/// The run stack is also tagged [`crate::RUN_ALIAS`], so a Dockerfile can say `FROM paas/run`
+/// without knowing the run stack's tag (which changes with its package list). With several
+/// stack configurations on one host, the last one ensured holds the alias.
+async fn alias_run(rt: &DockerRuntime, images: &StackImages) -> Result<()> {
+    rt.tag_image(&images.run, crate::RUN_ALIAS).await
 }
 
 async fn all_exist(rt: &DockerRuntime, images: &StackImages) -> Result<bool> {
