@@ -9,7 +9,7 @@
 use crate::error::BuildError;
 use crate::pipeline::{BuildOutput, BuildRequest, Builder, ContainerGuard};
 use crate::plan::BuildPlan;
-use crate::slug::{human_size, TarWriter};
+use crate::slug::{first_file, human_size, TarWriter};
 use paas_domain::{HEALTHCHECK_LABEL, PORT_LABEL};
 use paas_runtime::{ContainerSpec, DockerBuild, ImageConfig, RuntimeError};
 use std::collections::BTreeMap;
@@ -75,10 +75,21 @@ impl Builder {
                 tokio::time::timeout(limit, self.runtime.build_image(&context, &build, tx)).await;
             match result {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(RuntimeError::Build(message))) => Err(BuildError::Rejected(format!(
-                    "the Dockerfile failed to build: {}",
-                    message.lines().next().unwrap_or_default()
-                ))),
+                Ok(Err(RuntimeError::Build(message))) => {
+                    let first = message.lines().next().unwrap_or_default();
+                    // 137: SIGKILL, which in a build step is almost always the memory limit.
+                    let oom = if first.ends_with("non-zero code: 137") {
+                        format!(
+                            " (killed: the build's memory limit is {} MiB)",
+                            self.config.build_memory_bytes / (1024 * 1024)
+                        )
+                    } else {
+                        String::new()
+                    };
+                    Err(BuildError::Rejected(format!(
+                        "the Dockerfile failed to build: {first}{oom}"
+                    )))
+                }
                 Ok(Err(e)) => Err(e.into()),
                 Err(_) => Err(BuildError::TimedOut {
                     minutes: limit.as_secs().div_ceil(60),
@@ -173,6 +184,16 @@ impl Builder {
         let id = self.runtime.create_container(&spec).await?;
         let container = ContainerGuard::new(self.runtime.clone(), id.clone());
         let committed = async {
+            // Every paas process runs as the app user: say so now rather than at start.
+            let passwd = match self.runtime.download_tar(&id, "/etc/passwd").await {
+                Ok(tar) => String::from_utf8_lossy(&first_file(&tar)?).to_string(),
+                Err(_) => String::new(),
+            };
+            if !passwd.lines().any(|l| l.starts_with("app:")) {
+                return Err(BuildError::Rejected(
+                    "the image has no `app` user, which paas runs processes as: build FROM paas/run, or add one (e.g. RUN useradd -m app)".to_string(),
+                ));
+            }
             let mut launcher = TarWriter::new();
             launcher.dir(".paas/")?;
             launcher.file(".paas/docker-launch", 0o755, DOCKER_LAUNCHER.as_bytes())?;
