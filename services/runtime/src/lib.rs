@@ -93,6 +93,23 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// cmd when `config` sets neither cmd nor entrypoint. The entrypoint is exactly
     /// `config.entrypoint` (none when unset).
     async fn commit(&self, id: &str, tag: &str, config: &ImageConfig) -> Result<()>;
+    /// Makes image `tag` from image `base` plus one layer, `layer` (an uncompressed tar file),
+    /// with `config` over `base`'s config (environment and labels merged, the rest replaced),
+    /// without a container: much faster than [`Self::commit`] on engines whose storage driver
+    /// diffs whole trees (fuse-overlayfs). Runtimes that cannot return an error; callers then
+    /// commit.
+    async fn layer_image(
+        &self,
+        base: &str,
+        layer: &Path,
+        tag: &str,
+        config: &ImageConfig,
+    ) -> Result<()> {
+        let _ = (base, layer, tag, config);
+        Err(RuntimeError::Docker(
+            "layer_image is not supported".to_string(),
+        ))
+    }
     async fn image_exists(&self, image: &str) -> Result<bool>;
     /// Builds an image from a Dockerfile with the engine's builder. `context` is a tar archive
     /// file with the Dockerfile at its root, streamed (never whole in memory); the build's

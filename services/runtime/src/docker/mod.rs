@@ -172,6 +172,16 @@ impl ContainerRuntime for DockerRuntime {
         self.commit_impl(id, tag, config).await
     }
 
+    async fn layer_image(
+        &self,
+        base: &str,
+        layer: &Path,
+        tag: &str,
+        config: &ImageConfig,
+    ) -> Result<()> {
+        self.layer_image_impl(base, layer, tag, config).await
+    }
+
     async fn image_exists(&self, image: &str) -> Result<bool> {
         Ok(self.image_size_impl(image).await?.is_some())
     }
