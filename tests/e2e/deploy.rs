@@ -114,7 +114,7 @@ fn failed_pushes_are_rejected_and_the_running_release_keeps_serving() {
     // A stdlib-only Python app with no Procfile gets the buildpack's default web command.
     let push = user.git(&repo, &["push", "paas", "main"]).ok();
     assert!(
-        push.stderr.contains("No requirements.txt"),
+        push.stderr.contains("No dependency files"),
         "{}",
         push.stderr
     );

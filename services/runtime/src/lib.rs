@@ -46,6 +46,8 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// name is taken.
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String>;
     async fn start_container(&self, id: &str) -> Result<()>;
+    /// Gives a container another name (freeing its name for a new container).
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
     /// Stops (SIGTERM, then SIGKILL after `grace`) and removes the container with its anonymous
     /// volumes. A container that does not exist is not an error.
     async fn remove_container(&self, id: &str, grace: Duration) -> Result<()>;

@@ -191,9 +191,42 @@ impl Scheduler {
         let containers = self.runtime.list_containers(&filter).await?;
         for c in &containers {
             tracing::info!(app, dyno = %format!("{process}.{index}"), "stopping process on request");
-            self.runtime
+            // Like a retired process: out of the routes first (no pass routes it again while
+            // it is in `retiring`), its requests finished, then stopped. It gives up its
+            // name, so the next pass starts its replacement meanwhile.
+            self.retiring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(c.id.clone());
+            let short = c.id.get(..12).unwrap_or(&c.id);
+            if let Err(e) = self
+                .runtime
+                .rename_container(&c.id, &format!("{}.stopping-{short}", c.name))
+                .await
+            {
+                tracing::warn!("could not rename the stopping process: {e}");
+            }
+            let addr =
+                c.ip.map(|ip| SocketAddr::new(ip, web_port_of(&c.labels, self.config.web_port)));
+            if let Some(addr) = addr {
+                self.routes.remove_backend(app, addr);
+            }
+            self.wake();
+            if let Some(addr) = addr {
+                drain(&self.routes, addr, self.config.stop_grace).await;
+            }
+            let removed = self
+                .runtime
                 .remove_container(&c.id, self.config.stop_grace)
-                .await?;
+                .await;
+            if let Some(addr) = addr {
+                self.routes.forget_backend(addr);
+            }
+            self.retiring
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&c.id);
+            removed?;
         }
         self.wake();
         Ok(containers.len())

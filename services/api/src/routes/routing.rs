@@ -1,6 +1,6 @@
 //! What the router does for an app beyond its processes: custom domains (`paas domains`,
 //! `domains:add`, `domains:remove`) and maintenance mode (`maintenance:on`/`off`). Each change
-//! wakes the scheduler, which publishes the route table with it at once.
+//! wakes the scheduler and is answered once the published route table shows it.
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -12,7 +12,29 @@ use axum::http::StatusCode;
 use axum::Json;
 use paas_domain::api::{DomainInfo, MaintenanceInfo};
 use paas_domain::Hostname;
+use paas_router::RouteTable;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Longest a change waits to be in the router's table before it is answered anyway.
+const ROUTED_WITHIN: Duration = Duration::from_secs(10);
+
+/// Wakes the scheduler and waits until the published route table shows the change, so that
+/// "done" means the router already acts on it.
+async fn until_routed(state: &ApiState, shows_change: impl Fn(&RouteTable) -> bool) {
+    state.scheduler.wake();
+    let mut changes = state.routes.changes();
+    let deadline = tokio::time::Instant::now() + ROUTED_WITHIN;
+    while !shows_change(&state.routes.snapshot()) {
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the route table did not show the change in time");
+            return;
+        }
+    }
+}
 
 fn domain_infos(hosts: Vec<String>) -> Vec<DomainInfo> {
     hosts
@@ -48,7 +70,7 @@ pub async fn add_domain(
         other => other?,
     }
     tracing::info!(app = %app.name, user = %user.email, domain = %host, "domain added");
-    state.scheduler.wake();
+    until_routed(&state, |t| t.domains.contains_key(host.as_str())).await;
     Ok((
         StatusCode::CREATED,
         Json(DomainInfo {
@@ -74,7 +96,7 @@ pub async fn remove_domain(
         other => other?,
     }
     tracing::info!(app = %app.name, user = %user.email, domain = %host, "domain removed");
-    state.scheduler.wake();
+    until_routed(&state, |t| !t.domains.contains_key(&host)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,7 +136,12 @@ pub async fn set_maintenance(
     let on = change.maintenance.then_some(page_url.as_deref());
     state.store.set_maintenance(app.id, on).await?;
     tracing::info!(app = %app.name, user = %user.email, on = change.maintenance, "maintenance mode changed");
-    state.scheduler.wake();
+    until_routed(&state, |t| {
+        t.apps
+            .get(&app.name)
+            .is_none_or(|route| route.maintenance.is_some() == change.maintenance)
+    })
+    .await;
     Ok(Json(MaintenanceInfo {
         maintenance: change.maintenance,
         page_url: if change.maintenance { page_url } else { None },

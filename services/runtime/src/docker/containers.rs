@@ -134,6 +134,13 @@ impl DockerRuntime {
         Ok(created.id)
     }
 
+    pub(crate) async fn rename_container_impl(&self, id: &str, name: &str) -> Result<()> {
+        self.docker
+            .rename_container(id, bollard::container::RenameContainerOptions { name })
+            .await
+            .map_err(errors::map)
+    }
+
     pub(crate) async fn start_container_impl(&self, id: &str) -> Result<()> {
         self.docker
             .start_container(id, None::<StartContainerOptions<String>>)

@@ -112,6 +112,10 @@ impl ContainerRuntime for DockerRuntime {
         self.start_container_impl(id).await
     }
 
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        self.rename_container_impl(id, name).await
+    }
+
     async fn remove_container(&self, id: &str, grace: Duration) -> Result<()> {
         self.remove_container_impl(id, grace).await
     }
