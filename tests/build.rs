@@ -1,35 +1,18 @@
 //! Generates one end-to-end test per sample app folder in `tests/apps/` (see e2e/samples.rs),
 //! so a new folder gets its deploy test without anyone writing it.
 
-use std::fmt::Write;
 use std::path::Path;
+
+include!("sample_apps_gen.rs");
 
 fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
     let apps = Path::new(&manifest).join("apps");
     println!("cargo:rerun-if-changed={}", apps.display());
-    let mut names: Vec<String> = std::fs::read_dir(&apps)
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    let mut code = String::new();
-    for name in &names {
-        let ident: String = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        writeln!(
-            code,
-            "#[test]\nfn sample_{ident}_deploys_as_its_expectation_says() {{\n    deploy_sample({name:?});\n}}\n"
-        )
-        .expect("write to a String");
-    }
-    writeln!(code, "const GENERATED_SAMPLES: &[&str] = &{names:?};").expect("write to a String");
-    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("sample_deploys.rs");
-    std::fs::write(out, code).expect("write generated tests");
+    write_sample_tests(
+        &sample_app_names(&apps),
+        "_deploys_as_its_expectation_says",
+        "deploy_sample",
+        "sample_deploys.rs",
+    );
 }

@@ -2,7 +2,7 @@
 //! maintenance mode, requests held (not failed) while a `web=1` app's only process is
 //! replaced, and H14 once `scale web=0` has taken every process away and the hold time passed.
 
-use paas_e2e::{app_name, curl, Paasd, PaasdOptions, User, ADMIN_EMAIL, ADMIN_PASSWORD};
+use paas_e2e::{curl, Paasd, PaasdOptions, User};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +22,8 @@ fn domains_maintenance_and_requests_held_through_a_restart() {
         env: vec![("PAAS_ROUTER_HOLD".into(), "3".into())],
         ..Default::default()
     });
-    let user = User::new();
-    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
-    let repo = user.sample_repo("python-stdlib");
-    let app = app_name("router");
-    user.paas(&repo, &["apps:create", &app]).ok();
-    user.git(&repo, &["push", "paas", "main"]).ok();
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "router");
 
     // Custom and wildcard domains.
     user.paas(&repo, &["domains:add", "www.shop.test"]).ok();
@@ -65,6 +61,17 @@ fn domains_maintenance_and_requests_held_through_a_restart() {
     );
     assert!(paasd.containers().iter().any(|c| c.contains(".web.1.")));
     user.paas(&repo, &["maintenance:off"]).ok();
+    // A page URL that is no plain http(s) URL, or a huge one: one line, nothing changes.
+    let huge = format!("https://example.com/{}", "a".repeat(5000));
+    for bad in [
+        "javascript:alert(1)",
+        "https://x.test/\"><script>",
+        huge.as_str(),
+    ] {
+        user.paas(&repo, &["maintenance:on", "--page-url", bad])
+            .fails_with_one_line();
+    }
+    assert_eq!(user.paas(&repo, &["maintenance"]).ok().stdout.trim(), "off");
     assert_eq!(paasd.get_app(&app, "/").0, 200);
 
     // The only web process stopped: requests wait for its replacement instead of failing.
@@ -169,12 +176,8 @@ fn wait_for_status(port: u16, host: &str, status: u16) -> String {
 #[test]
 fn a_separate_router_keeps_serving_while_the_control_plane_is_down_and_restarts_from_its_copy() {
     let mut paasd = Paasd::start();
-    let user = User::new();
-    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
-    let repo = user.sample_repo("python-stdlib");
-    let app = app_name("edge");
-    user.paas(&repo, &["apps:create", &app]).ok();
-    user.git(&repo, &["push", "paas", "main"]).ok();
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "edge");
 
     // The table is the router's: no secret, or a user's token, gets 401.
     let table_url = format!("{}/api/router/table", paasd.url());

@@ -4,7 +4,7 @@
 //! app.json health check decides when a release is healthy; the release phase runs once per
 //! pushed release and a failing one blocks it.
 
-use paas_e2e::{app_name, Paasd, PaasdOptions, User, ADMIN_EMAIL, ADMIN_PASSWORD};
+use paas_e2e::{Paasd, PaasdOptions, User};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,12 +32,8 @@ fn paasd_without_periodic_passes(health_timeout_secs: u64) -> Paasd {
 }
 
 fn deployed(paasd: &Paasd, prefix: &str) -> (User, std::path::PathBuf, String) {
-    let user = User::new();
-    user.login(paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
-    let repo = user.sample_repo("python-stdlib");
-    let app = app_name(prefix);
-    user.paas(&repo, &["apps:create", &app]).ok();
-    user.git(&repo, &["push", "paas", "main"]).ok();
+    let user = User::admin(paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", prefix);
     (user, repo, app)
 }
 

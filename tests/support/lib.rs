@@ -125,17 +125,26 @@ impl Paasd {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        let log = self.log();
-        self.instance = log
-            .split("instance ")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or_default()
-            .to_string();
-        assert!(
-            !self.instance.is_empty(),
-            "no instance id in paasd's log:\n{log}"
-        );
+        // The ready line may reach the log reader a moment after /healthz answers.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            self.instance = log
+                .split("paasd ready on ")
+                .nth(1)
+                .and_then(|rest| rest.split("instance ").nth(1))
+                .and_then(|rest| rest.split(')').next())
+                .unwrap_or_default()
+                .to_string();
+            if !self.instance.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no instance id in paasd's log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn url(&self) -> String {
@@ -499,6 +508,23 @@ impl User {
         self.git(&dest, &["init", "-q", "-b", "main"]).ok();
         self.commit_all(&dest, "initial");
         dest
+    }
+
+    /// A new user signed in as the admin.
+    pub fn admin(paasd: &Paasd) -> Self {
+        let user = Self::new();
+        user.login(paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+        user
+    }
+
+    /// Copies `sample` into a repo, creates an app named after `prefix`, and deploys it with
+    /// `git push`: (repo, app).
+    pub fn deploy_sample(&self, sample: &str, prefix: &str) -> (PathBuf, String) {
+        let repo = self.sample_repo(sample);
+        let app = app_name(prefix);
+        self.paas(&repo, &["apps:create", &app]).ok();
+        self.git(&repo, &["push", "paas", "main"]).ok();
+        (repo, app)
     }
 
     pub fn commit_all(&self, repo: &Path, message: &str) {

@@ -290,18 +290,7 @@ mod tests {
         tar.file("app/sub/x.txt", 0o600, b"x").unwrap();
         tar.finish().unwrap();
         reroot(&from, &to).unwrap();
-        let mut archive = tar::Archive::new(std::fs::File::open(&to).unwrap());
-        let names: Vec<(String, u32)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.path().unwrap().display().to_string(),
-                    e.header().mode().unwrap(),
-                )
-            })
-            .collect();
+        let names = crate::slug::tar_entries(std::fs::File::open(&to).unwrap());
         assert_eq!(
             names,
             [

@@ -694,18 +694,7 @@ mod tests {
     fn env_dir_has_one_private_file_per_var() {
         let config = BTreeMap::from([("SECRET".to_string(), "v".to_string())]);
         let data = env_dir_tar(&config).unwrap();
-        let mut archive = tar::Archive::new(data.as_slice());
-        let entries: Vec<(String, u32)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.path().unwrap().display().to_string(),
-                    e.header().mode().unwrap(),
-                )
-            })
-            .collect();
+        let entries = crate::slug::tar_entries(data.as_slice());
         assert!(entries.contains(&("env/SECRET".to_string(), 0o600)));
     }
 }

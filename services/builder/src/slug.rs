@@ -134,6 +134,20 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Path and mode of every entry of a tar archive, in order (for tests).
+#[cfg(test)]
+pub(crate) fn tar_entries(archive: impl std::io::Read) -> Vec<(String, u32)> {
+    tar::Archive::new(archive)
+        .entries()
+        .expect("a tar archive")
+        .map(|e| {
+            let e = e.expect("a tar entry");
+            let path = e.path().expect("an entry path").display().to_string();
+            (path, e.header().mode().expect("an entry mode"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,18 +186,7 @@ mod tests {
         let mut w = TarWriter::new();
         w.host_dir("bp", dir.path()).unwrap();
         let data = w.finish().unwrap();
-        let mut archive = tar::Archive::new(data.as_slice());
-        let entries: Vec<(String, u32)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.path().unwrap().display().to_string(),
-                    e.header().mode().unwrap(),
-                )
-            })
-            .collect();
+        let entries = tar_entries(data.as_slice());
         assert!(entries.contains(&("bp/bin/compile".to_string(), 0o755)));
         assert!(!entries.iter().any(|(p, _)| p.contains(".git")));
     }
