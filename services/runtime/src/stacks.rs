@@ -34,9 +34,9 @@ pub struct StackImages {
 }
 
 impl Default for StackConfig {
-    /// Debian bookworm from `deb.debian.org`, Python, Node.js, Ruby and PHP (with netbase and tzdata)
-    /// in the run stack, compilers, Python and Ruby headers, npm, Go, Rust and composer in the
-    /// build stack, the host CA bundle when present, and a lock file in the
+    /// Debian bookworm from `deb.debian.org`, Python, Node.js, Ruby and PHP (with mbstring, xml
+    /// and curl; netbase and tzdata) in the run stack, compilers, Python and Ruby headers, npm,
+    /// yarn, Go, Rust and composer in the build stack, the host CA bundle when present, and a lock file in the
     /// system temporary directory (shared by every process on the host that uses the default).
     fn default() -> Self {
         let ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
@@ -52,11 +52,15 @@ impl Default for StackConfig {
                 "python3",
                 "netbase",
                 "tzdata",
-                // Runtimes of the Node.js, Ruby and PHP buildpacks (`bundle exec` needs bundler).
+                // Runtimes of the Node.js, Ruby and PHP buildpacks (`bundle exec` needs bundler),
+                // and the PHP extensions most apps expect (mbstring, xml/dom, curl).
                 "nodejs",
                 "ruby",
                 "ruby-bundler",
                 "php-cli",
+                "php-mbstring",
+                "php-xml",
+                "php-curl",
             ]
             .map(String::from)
             .to_vec(),
@@ -67,8 +71,10 @@ impl Default for StackConfig {
                 "build-essential",
                 "git",
                 "curl",
-                // Toolchains of the Node.js, Go, Rust, PHP and Ruby buildpacks.
+                // Toolchains of the Node.js, Go, Rust, PHP and Ruby buildpacks (yarn is Debian's
+                // `yarnpkg`; bookworm has no pnpm package).
                 "npm",
+                "yarnpkg",
                 "golang-go",
                 "rustc-web",
                 "cargo-web",

@@ -192,8 +192,8 @@ mod tests {
         let config = StackConfig::default();
         let run = run_stack_script(&config, false);
         assert!(run.contains(
-            "install --no-install-recommends ca-certificates netbase nodejs php-cli python3 ruby \
-             ruby-bundler tzdata\n"
+            "install --no-install-recommends ca-certificates netbase nodejs php-cli php-curl \
+             php-mbstring php-xml python3 ruby ruby-bundler tzdata\n"
         ));
         assert!(run.contains("useradd --uid 1000"));
         assert!(!run.contains("CAInfo"));
