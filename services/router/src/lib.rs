@@ -7,9 +7,11 @@ mod host;
 mod idle;
 mod pages;
 mod proxy;
+mod records;
 mod table;
 
 pub use host::{classify_host, HostTarget};
 pub use pages::RouterError;
 pub use proxy::{Proxy, ProxyConfig};
+pub use records::{record_channel, RecordError, RecordSink, RecordSource, RequestRecord};
 pub use table::{AppRoute, Backend, Maintenance, RouteTable, RouteTableHandle};

@@ -11,6 +11,7 @@
 use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
+use crate::records::{RecordError, RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
@@ -76,6 +77,7 @@ pub struct Proxy {
     client: Client<HttpConnector, Body>,
     config: ProxyConfig,
     stats: Arc<BackendStats>,
+    records: Option<RecordSink>,
 }
 
 /// Decrements a process's in-flight count when the request is over.
@@ -94,22 +96,34 @@ struct RequestFacts<'a> {
     path: String,
     host: String,
     peer: SocketAddr,
+    at: SystemTime,
+    request_id: String,
 }
 
 impl Proxy {
     pub fn new(table: RouteTableHandle, config: ProxyConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(55))
-            .build(connector);
         Self {
+            client: pooled_client(&config),
             table,
-            client,
             config,
             stats: Arc::default(),
+            records: None,
         }
+    }
+
+    /// The same proxy with a connection pool of its own, for a serving thread: its pooled
+    /// connections to processes are then driven by that thread's runtime only.
+    pub fn with_own_pool(&self) -> Self {
+        Self {
+            client: pooled_client(&self.config),
+            ..self.clone()
+        }
+    }
+
+    /// Hands one record per request to `sink` (the app's log) instead of paasd's own log.
+    pub fn with_records(mut self, sink: RecordSink) -> Self {
+        self.records = Some(sink);
+        self
     }
 
     /// The app a custom domain (`paas domains:add`) names, if any.
@@ -130,7 +144,7 @@ impl Proxy {
         local_port: u16,
     ) -> Response<Body> {
         let started = Instant::now();
-        let facts = RequestFacts {
+        let mut facts = RequestFacts {
             app,
             method: req.method().clone(),
             path: req.uri().path().to_string(),
@@ -141,6 +155,8 @@ impl Proxy {
                 .unwrap_or("")
                 .to_string(),
             peer,
+            at: SystemTime::now(),
+            request_id: String::new(),
         };
         let upgrade = requested_upgrade(&req);
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
@@ -156,11 +172,12 @@ impl Proxy {
                 .insert(CONNECTION, HeaderValue::from_static("upgrade"));
             parts.headers.insert(UPGRADE, protocol.clone());
         }
-        let request_start_ms = SystemTime::now()
+        let request_start_ms = facts
+            .at
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let request_id = add_forwarded(
+        facts.request_id = add_forwarded(
             &mut parts.headers,
             &ForwardedFor {
                 peer,
@@ -229,7 +246,6 @@ impl Proxy {
                         let (head, _) = response.into_parts();
                         self.log_request(
                             &facts,
-                            &request_id,
                             &backend,
                             &head,
                             started,
@@ -240,15 +256,7 @@ impl Proxy {
                     }
                     let (mut head, incoming) = response.into_parts();
                     strip_hop_by_hop(&mut head.headers);
-                    self.log_request(
-                        &facts,
-                        &request_id,
-                        &backend,
-                        &head,
-                        started,
-                        connect_started,
-                        service,
-                    );
+                    self.log_request(&facts, &backend, &head, started, connect_started, service);
                     let body = IdleTimeout::new(incoming, self.config.idle_timeout);
                     // The in-flight count lasts until the whole body has been sent.
                     let body = body.map_frame(move |frame| {
@@ -276,11 +284,9 @@ impl Proxy {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn log_request(
         &self,
         facts: &RequestFacts<'_>,
-        request_id: &str,
         backend: &Backend,
         head: &http::response::Parts,
         started: Instant,
@@ -291,20 +297,33 @@ impl Proxy {
             .headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info!(
-            target: "router",
-            app = facts.app,
-            "at=info method={method} path=\"{path}\" host={host} request_id={request_id} fwd=\"{ip}\" dyno={dyno} connect={connect}ms service={service}ms status={status} bytes={bytes}",
-            method = facts.method,
-            path = facts.path,
-            host = facts.host,
-            ip = facts.peer.ip(),
-            dyno = backend.dyno,
-            connect = connect_started.duration_since(started).as_millis(),
-            service = service.as_millis(),
-            status = head.status.as_u16(),
-        );
+            .and_then(|v| v.parse().ok());
+        self.record(RequestRecord {
+            app: facts.app.to_string(),
+            at: facts.at,
+            method: facts.method.to_string(),
+            path: facts.path.clone(),
+            host: facts.host.clone(),
+            request_id: facts.request_id.clone(),
+            client: facts.peer.ip(),
+            dyno: Some(backend.dyno.clone()),
+            connect_ms: millis(connect_started.duration_since(started)),
+            service_ms: millis(service),
+            status: head.status.as_u16(),
+            bytes,
+            error: None,
+        });
+    }
+
+    /// Hands the record to the app's log when there is one, else to paasd's own log.
+    fn record(&self, record: RequestRecord) {
+        match &self.records {
+            Some(sink) => sink.offer(record),
+            None if record.error.is_some() => {
+                tracing::warn!(target: "router", app = record.app, "{record}")
+            }
+            None => tracing::info!(target: "router", app = record.app, "{record}"),
+        }
     }
 
     /// Two random choices among usable processes, the one with fewer requests in flight wins.
@@ -340,20 +359,41 @@ impl Proxy {
         facts: &RequestFacts<'_>,
         page: Option<&str>,
     ) -> Response<Body> {
-        tracing::warn!(
-            target: "router",
-            app = facts.app,
-            "at=error code={code} desc=\"{desc}\" method={method} path=\"{path}\" host={host} fwd=\"{ip}\" status={status}",
-            code = error.code(),
-            desc = error.description(),
-            method = facts.method,
-            path = facts.path,
-            host = facts.host,
-            ip = facts.peer.ip(),
-            status = error.status().as_u16(),
-        );
+        let elapsed = facts.at.elapsed().unwrap_or_default();
+        self.record(RequestRecord {
+            app: facts.app.to_string(),
+            at: facts.at,
+            method: facts.method.to_string(),
+            path: facts.path.clone(),
+            host: facts.host.clone(),
+            request_id: facts.request_id.clone(),
+            client: facts.peer.ip(),
+            dyno: None,
+            connect_ms: 0,
+            service_ms: millis(elapsed),
+            status: error.status().as_u16(),
+            bytes: None,
+            error: Some(RecordError {
+                code: error.code(),
+                description: error.description(),
+            }),
+        });
         error.page(page)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A client keeping idle connections to processes for reuse.
+fn pooled_client(config: &ProxyConfig) -> Client<HttpConnector, Body> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(config.connect_timeout));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(55))
+        .build(connector)
 }
 
 /// H14 when the app wants no web process, H10 when it wants some and none took the request.
