@@ -16,7 +16,11 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct IdleTimeout<B> {
     inner: B,
     timeout: Duration,
-    sleep: Pin<Box<Sleep>>,
+    /// When the last piece arrived (or the body began).
+    moved_at: Instant,
+    /// Armed only once the body has to wait, so a body that is ready at once (most
+    /// responses) never touches the timer.
+    sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> IdleTimeout<B> {
@@ -24,7 +28,8 @@ impl<B> IdleTimeout<B> {
         Self {
             inner,
             timeout,
-            sleep: Box::pin(tokio::time::sleep(timeout)),
+            moved_at: Instant::now(),
+            sleep: None,
         }
     }
 }
@@ -48,14 +53,25 @@ where
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let deadline = Instant::now() + this.timeout;
-                this.sleep.as_mut().reset(deadline);
+                this.moved_at = Instant::now();
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Idle(this.timeout))))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let deadline = this.moved_at + this.timeout;
+                let sleep = match &mut this.sleep {
+                    Some(sleep) => {
+                        if sleep.deadline() != deadline {
+                            sleep.as_mut().reset(deadline);
+                        }
+                        sleep
+                    }
+                    None => this.sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Idle(this.timeout))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

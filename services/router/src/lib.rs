@@ -6,6 +6,7 @@ mod headers;
 mod host;
 mod idle;
 mod pages;
+mod pool;
 mod proxy;
 mod records;
 mod table;

@@ -17,11 +17,10 @@ use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use crate::pool::{Pool, Returner, Sent};
+use hyper_util::rt::TokioIo;
 use rand::Rng;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,25 +55,32 @@ impl Default for ProxyConfig {
 #[derive(Default)]
 struct BackendStats {
     benched_until: Mutex<HashMap<SocketAddr, Instant>>,
+    /// How many entries `benched_until` holds, so the common case (none) takes no lock.
+    benched: AtomicUsize,
 }
 
 impl BackendStats {
     fn is_benched(&self, addr: SocketAddr, now: Instant) -> bool {
+        if self.benched.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let map = self.benched_until.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&addr).is_some_and(|until| *until > now)
     }
 
     fn bench(&self, addr: SocketAddr, until: Instant) {
         let mut map = self.benched_until.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, until| *until > Instant::now());
+        let now = Instant::now();
+        map.retain(|_, until| *until > now);
         map.insert(addr, until);
+        self.benched.store(map.len(), Ordering::Relaxed);
     }
 }
 
 #[derive(Clone)]
 pub struct Proxy {
     table: RouteTableHandle,
-    client: Client<HttpConnector, Body>,
+    pool: Arc<Pool>,
     config: ProxyConfig,
     stats: Arc<BackendStats>,
     records: Option<RecordSink>,
@@ -103,7 +109,7 @@ struct RequestFacts<'a> {
 impl Proxy {
     pub fn new(table: RouteTableHandle, config: ProxyConfig) -> Self {
         Self {
-            client: pooled_client(&config),
+            pool: Arc::default(),
             table,
             config,
             stats: Arc::default(),
@@ -115,7 +121,7 @@ impl Proxy {
     /// connections to processes are then driven by that thread's runtime only.
     pub fn with_own_pool(&self) -> Self {
         Self {
-            client: pooled_client(&self.config),
+            pool: Arc::default(),
             ..self.clone()
         }
     }
@@ -124,6 +130,31 @@ impl Proxy {
     pub fn with_records(mut self, sink: RecordSink) -> Self {
         self.records = Some(sink);
         self
+    }
+
+    /// Closes pooled connections to processes as soon as a publication leaves them out of
+    /// the table, for as long as the runtime it is spawned on runs.
+    pub fn spawn_pool_pruner(&self) {
+        let table = self.table.clone();
+        let pool = Arc::downgrade(&self.pool);
+        tokio::spawn(async move {
+            let mut changes = table.changes();
+            while changes.changed().await.is_ok() {
+                let Some(pool) = pool.upgrade() else { return };
+                let live: HashSet<SocketAddr> = table
+                    .snapshot()
+                    .apps
+                    .values()
+                    .flat_map(|route| route.backends.iter().map(|b| b.addr))
+                    .collect();
+                pool.retain(&live);
+            }
+        });
+    }
+
+    /// Idle pooled connections to the process at `addr` (diagnostics and tests).
+    pub fn idle_connections(&self, addr: SocketAddr) -> usize {
+        self.pool.idle_count(addr)
     }
 
     /// The app a custom domain (`paas domains:add`) names, if any.
@@ -162,9 +193,13 @@ impl Proxy {
         let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
 
         let (mut parts, body) = req.into_parts();
-        let client_body_failed = Arc::new(AtomicBool::new(false));
-        let body = watch_body(body, client_body_failed.clone());
         let retryable = has_no_body(&parts);
+        let client_body_failed = Arc::new(AtomicBool::new(false));
+        let body = if retryable {
+            body
+        } else {
+            watch_body(body, client_body_failed.clone())
+        };
         strip_hop_by_hop(&mut parts.headers);
         if let Some(protocol) = &upgrade {
             parts
@@ -186,6 +221,20 @@ impl Proxy {
                 request_start_ms,
             },
         );
+        if parts.uri.authority().is_some() {
+            // An absolute-form or HTTP/2 target: the process gets the origin form, and the
+            // Host it named.
+            if !parts.headers.contains_key(http::header::HOST) {
+                if let Some(host) = parts
+                    .uri
+                    .authority()
+                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+                {
+                    parts.headers.insert(http::header::HOST, host);
+                }
+            }
+            parts.uri = origin_form(&parts.uri);
+        }
         let mut body = Some(body);
         let mut tried: Vec<SocketAddr> = Vec::new();
         let mut last_error: Option<RouterError> = None;
@@ -220,62 +269,77 @@ impl Proxy {
                 let error = last_error.unwrap_or_else(|| no_process_error(route));
                 return self.fail(error, &facts, None);
             };
-            let backend = backend.clone();
             tried.push(backend.addr);
             let Some(this_body) = body.take().or_else(|| retryable.then(Body::empty)) else {
                 return self.fail(last_error.unwrap_or(RouterError::AppCrashed), &facts, None);
             };
-            let mut forward = Request::from_parts(parts.clone(), this_body);
-            *forward.uri_mut() = backend_uri(backend.addr, &parts.uri);
             let in_flight = {
                 let counter = self.table.counter(backend.addr);
                 counter.fetch_add(1, Ordering::Relaxed);
                 InFlight(counter)
             };
             let connect_started = Instant::now();
-            match tokio::time::timeout(self.config.response_timeout, self.client.request(forward))
+            let connection = match self
+                .pool
+                .checkout(backend.addr, self.config.connect_timeout)
                 .await
             {
-                Ok(Ok(mut response)) => {
-                    let service = connect_started.elapsed();
+                Ok(connection) => connection,
+                Err(err) => {
+                    tracing::warn!(target: "router", app, dyno = %backend.dyno, "{err}; setting the process aside");
+                    self.stats
+                        .bench(backend.addr, Instant::now() + self.config.bench_time);
+                    last_error = Some(RouterError::AppCrashed);
+                    // Nothing was sent: the request, body and all, can go to another process.
+                    body = Some(this_body);
+                    continue;
+                }
+            };
+            let fresh = connection.fresh;
+            let sent_at = Instant::now();
+            let connect = sent_at.duration_since(connect_started);
+            let forward = Request::from_parts(parts, this_body);
+            match tokio::time::timeout(self.config.response_timeout, connection.send(forward)).await
+            {
+                Ok(Sent::Answered(mut response, mut returner)) => {
+                    let service = sent_at.elapsed();
                     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        returner.discard();
                         if let Some(client_upgrade) = client_upgrade {
                             let backend_upgrade = hyper::upgrade::on(&mut response);
                             tokio::spawn(tunnel(client_upgrade, backend_upgrade, in_flight));
                         }
                         let (head, _) = response.into_parts();
-                        self.log_request(
-                            &facts,
-                            &backend,
-                            &head,
-                            started,
-                            connect_started,
-                            service,
-                        );
+                        self.log_request(&facts, backend, &head, connect, service);
                         return Response::from_parts(head, Body::empty());
                     }
                     let (mut head, incoming) = response.into_parts();
                     strip_hop_by_hop(&mut head.headers);
-                    self.log_request(&facts, &backend, &head, started, connect_started, service);
-                    let body = IdleTimeout::new(incoming, self.config.idle_timeout);
-                    // The in-flight count lasts until the whole body has been sent.
-                    let body = body.map_frame(move |frame| {
-                        let _keep = &in_flight;
-                        frame
-                    });
+                    self.log_request(&facts, backend, &head, connect, service);
+                    let body = ProxiedBody {
+                        inner: IdleTimeout::new(incoming, self.config.idle_timeout),
+                        returner,
+                        _in_flight: in_flight,
+                    };
                     return Response::from_parts(head, Body::new(body));
                 }
-                Ok(Err(err)) if err.is_connect() => {
-                    tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection refused, setting process aside: {err}");
-                    self.stats
-                        .bench(backend.addr, Instant::now() + self.config.bench_time);
-                    last_error = Some(RouterError::AppCrashed);
+                Ok(Sent::NotSent(request)) => {
+                    // The pooled connection had been closed by the process; nothing left.
+                    let (head, unsent) = request.into_parts();
+                    parts = head;
+                    body = Some(unsent);
+                    if fresh {
+                        self.stats
+                            .bench(backend.addr, Instant::now() + self.config.bench_time);
+                        last_error = Some(RouterError::AppCrashed);
+                    } else {
+                        tried.pop();
+                    }
                 }
-                Ok(Err(err)) if client_body_failed.load(Ordering::Relaxed) => {
-                    tracing::info!(target: "router", app, dyno = %backend.dyno, "the client's request body failed: {err}");
+                Ok(Sent::Failed(_)) if client_body_failed.load(Ordering::Relaxed) => {
                     return self.fail(RouterError::BadRequestBody, &facts, None);
                 }
-                Ok(Err(err)) => {
+                Ok(Sent::Failed(err)) => {
                     tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection closed without response: {err}");
                     return self.fail(RouterError::ConnectionClosed, &facts, None);
                 }
@@ -289,8 +353,7 @@ impl Proxy {
         facts: &RequestFacts<'_>,
         backend: &Backend,
         head: &http::response::Parts,
-        started: Instant,
-        connect_started: Instant,
+        connect: Duration,
         service: Duration,
     ) {
         let bytes = head
@@ -307,7 +370,7 @@ impl Proxy {
             request_id: facts.request_id.clone(),
             client: facts.peer.ip(),
             dyno: Some(backend.dyno.clone()),
-            connect_ms: millis(connect_started.duration_since(started)),
+            connect_ms: millis(connect),
             service_ms: millis(service),
             status: head.status.as_u16(),
             bytes,
@@ -330,27 +393,26 @@ impl Proxy {
     /// Processes set aside are used only when nothing else is left.
     fn pick<'a>(&self, backends: &'a [Backend], tried: &[SocketAddr]) -> Option<&'a Backend> {
         let now = Instant::now();
-        let untried: Vec<&Backend> = backends
-            .iter()
-            .filter(|b| !tried.contains(&b.addr))
-            .collect();
-        let healthy: Vec<&Backend> = untried
-            .iter()
-            .copied()
-            .filter(|b| !self.stats.is_benched(b.addr, now))
-            .collect();
-        let pool = if healthy.is_empty() { untried } else { healthy };
-        match pool.len() {
-            0 => None,
-            1 => Some(pool[0]),
-            n => {
-                let mut rng = rand::thread_rng();
-                let a = pool[rng.gen_range(0..n)];
-                let b = pool[rng.gen_range(0..n)];
-                let load = |x: &Backend| self.table.in_flight(x.addr);
-                Some(if load(b) < load(a) { b } else { a })
+        let untried = |b: &&Backend| !tried.contains(&b.addr);
+        let usable = |b: &&Backend| untried(b) && !self.stats.is_benched(b.addr, now);
+        let count = backends.iter().filter(usable).count();
+        let choose = |n: usize, keep: &dyn Fn(&&Backend) -> bool| -> Option<&'a Backend> {
+            match n {
+                0 => None,
+                1 => backends.iter().find(|b| keep(b)),
+                n => {
+                    let mut rng = rand::thread_rng();
+                    let a = backends.iter().filter(|b| keep(b)).nth(rng.gen_range(0..n))?;
+                    let b = backends.iter().filter(|b| keep(b)).nth(rng.gen_range(0..n))?;
+                    let load = |x: &Backend| self.table.in_flight(x.addr);
+                    Some(if load(b) < load(a) { b } else { a })
+                }
             }
+        };
+        if count > 0 {
+            return choose(count, &usable);
         }
+        choose(backends.iter().filter(untried).count(), &untried)
     }
 
     fn fail(
@@ -384,16 +446,6 @@ impl Proxy {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// A client keeping idle connections to processes for reuse.
-fn pooled_client(config: &ProxyConfig) -> Client<HttpConnector, Body> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(config.connect_timeout));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(55))
-        .build(connector)
 }
 
 /// H14 when the app wants no web process, H10 when it wants some and none took the request.
@@ -459,12 +511,51 @@ fn has_no_body(parts: &http::request::Parts) -> bool {
     no_length && !parts.headers.contains_key(http::header::TRANSFER_ENCODING)
 }
 
-fn backend_uri(addr: SocketAddr, original: &Uri) -> Uri {
-    let path_and_query = original
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/");
-    format!("http://{addr}{path_and_query}")
-        .parse()
-        .unwrap_or_else(|_| Uri::from_static("/"))
+/// The path and query of `uri`, as an origin-form target.
+fn origin_form(uri: &Uri) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+/// A response body from a process: cut when idle too long; it keeps the process counted as
+/// busy until it has been sent, and gives the connection back to the pool at its end.
+struct ProxiedBody {
+    inner: IdleTimeout<hyper::body::Incoming>,
+    returner: Returner,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for ProxiedBody {
+    type Data = bytes::Bytes;
+    type Error = crate::idle::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            std::task::Poll::Ready(None) => this.returner.release(),
+            std::task::Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => {
+                this.returner.release()
+            }
+            std::task::Poll::Ready(Some(Err(_))) => this.returner.discard(),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -12,7 +12,9 @@ use hyper_util::rt::TokioIo;
 use paas_router::{
     AppRoute, Backend, Maintenance, Proxy, ProxyConfig, RouteTable, RouteTableHandle,
 };
+use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,6 +88,55 @@ async fn get(router: SocketAddr) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, text)
+}
+
+/// The peers (router-side connection addresses) an app saw, so a test can count connections.
+async fn app_recording_peers() -> (SocketAddr, Arc<Mutex<HashSet<SocketAddr>>>) {
+    let peers: Arc<Mutex<HashSet<SocketAddr>>> = Arc::default();
+    let seen = peers.clone();
+    let addr = serve(move |_req, peer| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().insert(peer);
+            hyper::Response::new(Body::from("pooled"))
+        }
+    })
+    .await;
+    (addr, peers)
+}
+
+#[tokio::test]
+async fn connections_to_a_process_are_reused_and_closed_once_it_leaves_the_table() {
+    let (app, peers) = app_recording_peers().await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[app], 1, None));
+    let proxy = Proxy::new(routes.clone(), config());
+    proxy.spawn_pool_pruner();
+    let front = {
+        let proxy = proxy.clone();
+        serve(move |req: Request<Incoming>, peer| {
+            let proxy = proxy.clone();
+            async move {
+                let req =
+                    req.map(|b| Body::new(http_body_util::BodyExt::map_err(b, axum::Error::new)));
+                proxy.handle("hello", req, peer, 8080).await
+            }
+        })
+        .await
+    };
+    for _ in 0..5 {
+        assert_eq!(get(front).await.0, 200);
+    }
+    assert_eq!(peers.lock().unwrap().len(), 1, "one kept-alive connection");
+    assert_eq!(proxy.idle_connections(app), 1);
+
+    let other = app_saying("other").await;
+    routes.publish(table(&[other], 1, None));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while proxy.idle_connections(app) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(proxy.idle_connections(app), 0, "closed when retired");
 }
 
 #[tokio::test]
