@@ -8,8 +8,8 @@ mod sql_store;
 
 pub use error::StoreError;
 pub use models::{
-    ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
-    ReleaseChange, ReleaseStatus, User,
+    ApiToken, App, Build, BuildStatus, DrainKind, NewRelease, NewToken, PendingPush, PushRelease,
+    Release, ReleaseChange, ReleaseStatus, User,
 };
 pub use sql_store::SqlStore;
 
@@ -169,6 +169,18 @@ pub trait Store: Send + Sync + 'static {
     /// `Some(page URL)` turns maintenance mode on, `None` off. `StoreError::NotFound` when
     /// there is no such app.
     async fn set_maintenance(&self, app_id: Uuid, on: Option<Option<&str>>) -> Result<()>;
+
+    // --- log drains and OTLP exports
+    /// The app's drains of `kind`, in the order they were added. URLs may hold credentials:
+    /// callers never log them.
+    async fn drains(&self, app_id: Uuid, kind: DrainKind) -> Result<Vec<String>>;
+    /// Every drain: (app name, kind, URL), by app then in the order they were added.
+    async fn all_drains(&self) -> Result<Vec<(String, DrainKind, String)>>;
+    /// `StoreError::Conflict` when the app has this drain already, `NotFound` when there is
+    /// no such app.
+    async fn add_drain(&self, app_id: Uuid, kind: DrainKind, url: &str) -> Result<()>;
+    /// `StoreError::NotFound` when the app has no such drain.
+    async fn remove_drain(&self, app_id: Uuid, kind: DrainKind, url: &str) -> Result<()>;
 
     // --- buildpacks
     /// The buildpacks the app chose (`paas buildpacks:set`), in the order they run; empty

@@ -161,3 +161,19 @@ pub enum ReleaseChange {
     /// The image, process types and config of release `version`, as a new release.
     Rollback { version: i64 },
 }
+
+/// What a drain row is: a log drain (`paas drains`) or an OTLP export (`paas telemetry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DrainKind {
+    Log,
+    Otlp,
+}
+
+impl DrainKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrainKind::Log => "log",
+            DrainKind::Otlp => "otlp",
+        }
+    }
+}

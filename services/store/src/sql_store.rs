@@ -10,6 +10,7 @@ mod builds;
 mod changes;
 mod codec;
 mod connect;
+mod drains;
 mod numbering;
 mod pushes;
 mod releases;
@@ -18,8 +19,8 @@ mod sizes;
 mod tokens;
 
 use crate::{
-    ApiToken, App, Build, BuildStatus, NewRelease, NewToken, PendingPush, PushRelease, Release,
-    ReleaseChange, ReleaseStatus, Result, Store, User,
+    ApiToken, App, Build, BuildStatus, DrainKind, NewRelease, NewToken, PendingPush, PushRelease,
+    Release, ReleaseChange, ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
 use paas_domain::{AppName, BuildMethod, Email, Formation, ProcessSize};
@@ -284,6 +285,22 @@ impl Store for SqlStore {
 
     async fn set_maintenance(&self, app_id: Uuid, on: Option<Option<&str>>) -> Result<()> {
         routing::set_maintenance(self, app_id, on).await
+    }
+
+    async fn drains(&self, app_id: Uuid, kind: DrainKind) -> Result<Vec<String>> {
+        drains::drains(self, app_id, kind).await
+    }
+
+    async fn all_drains(&self) -> Result<Vec<(String, DrainKind, String)>> {
+        drains::all_drains(self).await
+    }
+
+    async fn add_drain(&self, app_id: Uuid, kind: DrainKind, url: &str) -> Result<()> {
+        drains::add_drain(self, app_id, kind, url).await
+    }
+
+    async fn remove_drain(&self, app_id: Uuid, kind: DrainKind, url: &str) -> Result<()> {
+        drains::remove_drain(self, app_id, kind, url).await
     }
 
     async fn formation(&self, app_id: Uuid) -> Result<Formation> {

@@ -71,7 +71,59 @@ store_tests!(
     config_changes_and_rollbacks_are_releases,
     app_buildpacks_are_set_added_and_cleared_in_order,
     app_build_method_is_set_per_app_and_cleared,
+    drains_are_kept_per_app_and_kind,
 );
+
+async fn drains_are_kept_per_app_and_kind(db: &TestDb) {
+    use paas_store::DrainKind::{Log, Otlp};
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    let syslog = "syslog+tcp://logs.example.com:514";
+    let https = "https://user:secret@logs.example.com/drain";
+    store.add_drain(web.id, Log, https).await.unwrap();
+    store.add_drain(web.id, Log, syslog).await.unwrap();
+    // The same URL as another kind, or for another app, is another drain.
+    store.add_drain(web.id, Otlp, https).await.unwrap();
+    store.add_drain(other.id, Log, syslog).await.unwrap();
+    assert_conflict(store.add_drain(web.id, Log, syslog).await);
+    assert_not_found(store.add_drain(Uuid::new_v4(), Log, syslog).await);
+    assert_eq!(
+        store.drains(web.id, Log).await.unwrap(),
+        vec![https.to_string(), syslog.to_string()]
+    );
+    assert_eq!(
+        store.drains(web.id, Otlp).await.unwrap(),
+        vec![https.to_string()]
+    );
+    assert_eq!(
+        store.all_drains().await.unwrap(),
+        vec![
+            ("other".to_string(), Log, syslog.to_string()),
+            ("web".to_string(), Log, https.to_string()),
+            ("web".to_string(), Log, syslog.to_string()),
+            ("web".to_string(), Otlp, https.to_string()),
+        ]
+    );
+    store.remove_drain(web.id, Log, https).await.unwrap();
+    assert_not_found(store.remove_drain(web.id, Log, https).await);
+    assert_not_found(store.remove_drain(other.id, Otlp, syslog).await);
+    assert_eq!(
+        store.drains(web.id, Log).await.unwrap(),
+        vec![syslog.to_string()]
+    );
+    assert_eq!(
+        store.drains(web.id, Otlp).await.unwrap(),
+        vec![https.to_string()]
+    );
+    // A destroyed app's drains go with it.
+    store.delete_app(web.id).await.unwrap();
+    assert_eq!(
+        store.all_drains().await.unwrap(),
+        vec![("other".to_string(), Log, syslog.to_string())]
+    );
+}
 
 async fn app_build_method_is_set_per_app_and_cleared(db: &TestDb) {
     use paas_domain::BuildMethod;
