@@ -14,8 +14,8 @@ pub use attach::{Attached, OutputChunk};
 pub use docker::{DockerBuild, DockerRuntime};
 pub use error::RuntimeError;
 pub use spec::{
-    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, ImageConfig,
-    ImageDetails, Mount, MountKind,
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState,
+    ContainerStats, ImageConfig, ImageDetails, Mount, MountKind,
 };
 pub use stacks::{StackConfig, StackImages, RUN_ALIAS};
 pub use subnets::{Ipv4Net, Ipv4NetError, SubnetPool};
@@ -67,6 +67,13 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// exits (or the sink is closed). Call it after `start_container`: on a container that is
     /// not running it returns the output so far and ends at once.
     async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()>;
+    /// A running container's CPU time so far and memory in use (for metrics, sampled every
+    /// few seconds); `None` when it does not exist or is not running. Runtimes that cannot
+    /// return an error.
+    async fn stats(&self, id: &str) -> Result<Option<ContainerStats>> {
+        let _ = id;
+        Err(RuntimeError::Docker("stats are not supported".to_string()))
+    }
     /// Waits for the container to exit; returns its exit code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
     /// Attaches to a created container's stdin, stdout and stderr; call it before

@@ -95,6 +95,17 @@ pub struct ImageDetails {
     pub exposed_ports: Vec<u16>,
 }
 
+/// A running container's resource use at one moment (the engine's stats, read once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerStats {
+    /// CPU time used since the container started, in nanoseconds (all cores together).
+    pub cpu_ns: u64,
+    /// Memory in use without the reclaimable page cache, as `docker stats` shows it.
+    pub memory_bytes: u64,
+    /// The container's memory limit, when it has one.
+    pub memory_limit_bytes: Option<u64>,
+}
+
 /// Something that happened to a container, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerEvent {

@@ -12,6 +12,7 @@ mod events;
 mod images;
 mod logs;
 mod stack_build;
+mod stats;
 
 pub use build::DockerBuild;
 
@@ -142,6 +143,10 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn follow_output(&self, id: &str, sink: mpsc::Sender<String>) -> Result<()> {
         self.follow_output_impl(id, sink).await
+    }
+
+    async fn stats(&self, id: &str) -> Result<Option<crate::ContainerStats>> {
+        self.stats_impl(id).await
     }
 
     async fn wait_container(&self, id: &str) -> Result<i64> {
