@@ -20,6 +20,9 @@ use tokio::sync::mpsc;
 /// The name detection prints for a Dockerfile app (its `bin/detect`'s first line).
 pub const DOCKERFILE: &str = "Dockerfile";
 
+/// Why a build (or detection) forced to the Dockerfile cannot use one.
+pub(crate) const NO_DOCKERFILE: &str = "the builder is set to dockerfile but the app has no Dockerfile at its root; add one, or run paas builder:set buildpacks";
+
 const DOCKER_LAUNCHER: &str = "#!/bin/sh
 # paas process launcher of Dockerfile images: PORT is the port the image EXPOSEs (when it
 # exposes one), then the process type's command runs through the image's shell.
@@ -40,9 +43,7 @@ impl Builder {
             let _ = out.send(line).await;
         };
         if !source_dir.join("Dockerfile").is_file() {
-            return Err(BuildError::Rejected(
-                "the builder is set to dockerfile but the app has no Dockerfile at its root; add one, or run paas builder:set buildpacks".to_string(),
-            ));
+            return Err(BuildError::Rejected(NO_DOCKERFILE.to_string()));
         }
         say("-----> Building the image from the Dockerfile".to_string()).await;
         let context = req.work_dir.join("context.tar");

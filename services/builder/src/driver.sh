@@ -4,6 +4,8 @@
 #                              that exits 0 wins (its stdout: line 1 the name, line 2 why).
 #   build DIR...               detect as above, then compile and release the winner.
 #   build-explicit DIR LABEL...  the chosen buildpacks (URL or path as LABEL), all in order.
+#   detect-explicit DIR LABEL... checks the chosen buildpacks as build-explicit does, and
+#                              records the last one's name, without compiling.
 # Started as root (with only CHOWN, SETUID and SETGID), it hands /app, /cache, /env and
 # /tmp/paas to the app user and runs itself again as that user: every buildpack step, the
 # sourcing of `export` files included, runs unprivileged.
@@ -108,8 +110,8 @@ case "$mode" in
     compile "$bp" "$name"
     release "$bp"
     ;;
-  build-explicit)
-    slugignore
+  build-explicit | detect-explicit)
+    [ "$mode" = detect-explicit ] || slugignore
     last=""
     while [ $# -ge 2 ]; do
       bp="$1" label="$2"
@@ -120,17 +122,18 @@ case "$mode" in
         name=$("$bp/bin/detect" "$app" 2> /dev/null | sed -n 1p) ||
           fail "App not compatible with buildpack $label (its bin/detect found nothing to build)"
       fi
+      printf '%s\n%s\n%s\n' "$bp" "${name:-$label}" "chosen: $label" > "$out/detected"
+      last="$bp"
+      [ "$mode" = build-explicit ] || continue
       echo "-----> Using buildpack $label"
       echo "-----> ${name:-$label} app detected"
-      printf '%s\n%s\n%s\n' "$bp" "${name:-$label}" "chosen: $label" > "$out/detected"
       compile "$bp" "${name:-$label}"
-      last="$bp"
     done
     [ -n "$last" ] || fail "no buildpack was chosen"
-    release "$last"
+    [ "$mode" = detect-explicit ] || release "$last"
     ;;
   *)
-    echo "usage: driver detect|build|build-explicit ..." >&2
+    echo "usage: driver detect|build|build-explicit|detect-explicit ..." >&2
     exit 2
     ;;
 esac

@@ -22,7 +22,7 @@ pub use buildpacks::{
 pub use checkout::checkout;
 pub use dockerfile::DOCKERFILE;
 pub use error::BuildError;
-pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig, Detected};
+pub use pipeline::{BuildOutput, BuildRequest, Builder, BuilderConfig, DetectRequest, Detected};
 pub use plan::{parse_buildpacks_file, plan, BuildPlan, PlanError};
 pub use release_yaml::parse_default_process_types;
 pub use repo::{branch_head, head_commit, init_app_repo, set_default_branch};

@@ -5,7 +5,7 @@
 
 use crate::buildpacks::{builtin_available, builtin_buildpacks_tar, BUILDPACKS_ROOT};
 use crate::checkout::checkout;
-use crate::dockerfile::DOCKERFILE;
+use crate::dockerfile::{DOCKERFILE, NO_DOCKERFILE};
 use crate::error::BuildError;
 use crate::plan::plan;
 use crate::release_yaml::parse_default_process_types;
@@ -61,6 +61,46 @@ pub struct BuildRequest<'a> {
     pub method: Option<BuildMethod>,
 }
 
+/// What `paas buildpacks:detect` looks at: an app's commit and everything that chooses its
+/// build, as a push would use them.
+pub struct DetectRequest<'a> {
+    pub app: &'a AppName,
+    /// The app's bare repository.
+    pub repo: &'a Path,
+    pub commit: &'a str,
+    /// Scratch directory; removed by the caller.
+    pub work_dir: &'a Path,
+    /// The app's config vars (`BUILDPACK_URL`).
+    pub config: &'a BTreeMap<String, String>,
+    /// The app's own buildpack list (`paas buildpacks:set`).
+    pub buildpacks: &'a [String],
+    /// `paas builder:set`.
+    pub method: Option<BuildMethod>,
+}
+
+/// The buildpacks an app chooses, and what chose them: its own list, else `BUILDPACK_URL`,
+/// else its `.buildpacks` file; none (detection decides) otherwise.
+fn chosen_buildpacks(
+    own: &[String],
+    config: &BTreeMap<String, String>,
+    buildpacks_file: Option<&Vec<String>>,
+) -> (Vec<String>, &'static str) {
+    if !own.is_empty() {
+        return (own.to_vec(), "paas buildpacks:set");
+    }
+    if let Some(url) = config
+        .get("BUILDPACK_URL")
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+    {
+        return (vec![url.to_string()], "BUILDPACK_URL");
+    }
+    match buildpacks_file {
+        Some(list) => (list.clone(), ".buildpacks"),
+        None => (Vec::new(), "detection"),
+    }
+}
+
 /// What detection found: the name the winning `bin/detect` printed, and why (its second line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
@@ -112,19 +152,8 @@ impl Builder {
                 .map_err(|e| BuildError::Checkout(e.to_string()))??
         };
         let plan = plan(&source_dir)?;
-        // The app's own list, else BUILDPACK_URL, else .buildpacks, else detection.
-        let chosen: Vec<String> = if !req.buildpacks.is_empty() {
-            req.buildpacks.to_vec()
-        } else if let Some(url) = req
-            .config
-            .get("BUILDPACK_URL")
-            .map(|u| u.trim())
-            .filter(|u| !u.is_empty())
-        {
-            vec![url.to_string()]
-        } else {
-            plan.buildpacks_file.clone().unwrap_or_default()
-        };
+        let (chosen, _) =
+            chosen_buildpacks(req.buildpacks, req.config, plan.buildpacks_file.as_ref());
         if req.method == Some(BuildMethod::Dockerfile) {
             say(format!(
                 "-----> {DOCKERFILE} app detected (builder set to dockerfile)"
@@ -134,18 +163,7 @@ impl Builder {
                 .build_dockerfile(req, &plan, &source_dir, &source_tar, out)
                 .await;
         }
-        let mut sources = Vec::new();
-        for spec in &chosen {
-            let mut source =
-                fetch(spec, &self.config.buildpack_cache)
-                    .await
-                    .map_err(|e| match e {
-                        BuildError::Rejected(m) => BuildError::Rejected(redact_url(&m)),
-                        other => other,
-                    })?;
-            source.label = redact_url(&source.label);
-            sources.push(source);
-        }
+        let sources = self.fetch_all(&chosen).await?;
 
         let compiled = self.compile(req, &sources, &source_tar, out).await?;
         if sources.is_empty() && compiled.detected.name == DOCKERFILE {
@@ -210,6 +228,23 @@ impl Builder {
         })
     }
 
+    /// Fetches the chosen buildpacks, credentials in their URLs hidden from messages.
+    async fn fetch_all(&self, chosen: &[String]) -> Result<Vec<BuildpackSource>, BuildError> {
+        let mut sources = Vec::new();
+        for spec in chosen {
+            let mut source =
+                fetch(spec, &self.config.buildpack_cache)
+                    .await
+                    .map_err(|e| match e {
+                        BuildError::Rejected(m) => BuildError::Rejected(redact_url(&m)),
+                        other => other,
+                    })?;
+            source.label = redact_url(&source.label);
+            sources.push(source);
+        }
+        Ok(sources)
+    }
+
     async fn compile(
         &self,
         req: &BuildRequest<'_>,
@@ -220,17 +255,10 @@ impl Builder {
         let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver")];
         if sources.is_empty() {
             cmd.push("build".to_string());
-            // `paas builder:set buildpacks` leaves the Dockerfile out of detection.
-            let forced = req.method == Some(BuildMethod::Buildpacks);
-            cmd.extend(builtin_dirs().into_iter().filter(|dir| {
-                !(forced && dir.ends_with(&format!("/{}", crate::buildpacks::DOCKERFILE_BUILDPACK)))
-            }));
+            cmd.extend(builtin_dirs_for(req.method));
         } else {
             cmd.push("build-explicit".to_string());
-            for (i, source) in sources.iter().enumerate() {
-                cmd.push(format!("{BUILDPACKS_ROOT}/.ext/{i}"));
-                cmd.push(source.label.clone());
-            }
+            cmd.extend(explicit_args(sources));
         }
         let spec = self.build_container_spec(Some(req.app), Some(req.cache_volume), cmd);
         let id = self.runtime.create_container(&spec).await?;
@@ -262,26 +290,7 @@ impl Builder {
         self.runtime
             .upload_tar(id, "/", builtin_buildpacks_tar()?)
             .await?;
-        if !sources.is_empty() {
-            let archive = work_dir.join("buildpacks.tar");
-            let (dirs, path) = (
-                sources.iter().map(|s| s.dir.clone()).collect::<Vec<_>>(),
-                archive.clone(),
-            );
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-                let mut tar = TarWriter::to_writer(file);
-                tar.dir("buildpacks/.ext/")?;
-                for (i, dir) in dirs.iter().enumerate() {
-                    tar.host_dir(&format!("buildpacks/.ext/{i}"), dir)?;
-                }
-                tar.finish()?;
-                Ok(())
-            })
-            .await
-            .map_err(|e| BuildError::Io(std::io::Error::other(e)))??;
-            self.runtime.upload_tar_file(id, "/", &archive).await?;
-        }
+        self.upload_explicit(id, work_dir, sources).await?;
         self.runtime
             .upload_tar(id, "/", env_dir_tar(req.config)?)
             .await?;
@@ -312,6 +321,37 @@ impl Builder {
             slug,
             detected,
         })
+    }
+
+    /// Copies the chosen buildpacks into the container as `/buildpacks/.ext/<i>`.
+    async fn upload_explicit(
+        &self,
+        id: &str,
+        work_dir: &Path,
+        sources: &[BuildpackSource],
+    ) -> Result<(), BuildError> {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let archive = work_dir.join("buildpacks.tar");
+        let (dirs, path) = (
+            sources.iter().map(|s| s.dir.clone()).collect::<Vec<_>>(),
+            archive.clone(),
+        );
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+            let mut tar = TarWriter::to_writer(file);
+            tar.dir("buildpacks/.ext/")?;
+            for (i, dir) in dirs.iter().enumerate() {
+                tar.host_dir(&format!("buildpacks/.ext/{i}"), dir)?;
+            }
+            tar.finish()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| BuildError::Io(std::io::Error::other(e)))??;
+        self.runtime.upload_tar_file(id, "/", &archive).await?;
+        Ok(())
     }
 
     /// Why the driver exited non-zero: out of memory, the one line it left for the user, or
@@ -351,8 +391,29 @@ impl Builder {
         app: Option<&AppName>,
         source_tar: &Path,
     ) -> Result<Detected, BuildError> {
-        let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver"), "detect".to_string()];
-        cmd.extend(builtin_dirs());
+        let work_dir = source_tar.parent().unwrap_or(Path::new("."));
+        self.detect_in_container(app, source_tar, work_dir, None, &[])
+            .await
+    }
+
+    /// The driver's `detect` mode over the built-in buildpacks (the Dockerfile left out when
+    /// the builder is set to buildpacks), or its `detect-explicit` mode over `sources`.
+    async fn detect_in_container(
+        &self,
+        app: Option<&AppName>,
+        source_tar: &Path,
+        work_dir: &Path,
+        method: Option<BuildMethod>,
+        sources: &[BuildpackSource],
+    ) -> Result<Detected, BuildError> {
+        let mut cmd = vec![format!("{BUILDPACKS_ROOT}/.driver")];
+        if sources.is_empty() {
+            cmd.push("detect".to_string());
+            cmd.extend(builtin_dirs_for(method));
+        } else {
+            cmd.push("detect-explicit".to_string());
+            cmd.extend(explicit_args(sources));
+        }
         let spec = self.build_container_spec(app, None, cmd);
         let id = self.runtime.create_container(&spec).await?;
         let container = ContainerGuard::new(self.runtime.clone(), id.clone());
@@ -361,6 +422,7 @@ impl Builder {
             self.runtime
                 .upload_tar(&id, "/", builtin_buildpacks_tar()?)
                 .await?;
+            self.upload_explicit(&id, work_dir, sources).await?;
             self.runtime.start_container(&id).await?;
             let code = self.runtime.wait_container(&id).await?;
             if code != 0 {
@@ -395,27 +457,61 @@ impl Builder {
         self.detect_source(None, &archive).await
     }
 
-    /// [`Self::detect_source`] over a commit of an app's bare repository.
-    pub async fn detect_commit(
-        &self,
-        app: &AppName,
-        repo: &Path,
-        commit: &str,
-        work_dir: &Path,
-    ) -> Result<Detected, BuildError> {
-        let source_tar = work_dir.join("source.tar");
+    /// What a push of an app's commit would build with, without building: the Dockerfile
+    /// when the builder is set to it; else the buildpacks the app chooses (its list,
+    /// `BUILDPACK_URL`, `.buildpacks`: each fetched and its own `bin/detect` run, the last
+    /// one's name reported); else detection over the built-in buildpacks (without the
+    /// Dockerfile when the builder is set to buildpacks). The reason says which applied.
+    pub async fn detect_commit(&self, req: &DetectRequest<'_>) -> Result<Detected, BuildError> {
+        let source_dir = req.work_dir.join("src");
+        let source_tar = req.work_dir.join("source.tar");
         {
             let (repo, commit, dest, tar) = (
-                repo.to_path_buf(),
-                commit.to_string(),
-                work_dir.join("src"),
+                req.repo.to_path_buf(),
+                req.commit.to_string(),
+                source_dir.clone(),
                 source_tar.clone(),
             );
             tokio::task::spawn_blocking(move || checkout(&repo, &[], &commit, &dest, &tar))
                 .await
                 .map_err(|e| BuildError::Checkout(e.to_string()))??
         };
-        self.detect_source(Some(app), &source_tar).await
+        if req.method == Some(BuildMethod::Dockerfile) {
+            if !source_dir.join("Dockerfile").is_file() {
+                return Err(BuildError::Rejected(NO_DOCKERFILE.to_string()));
+            }
+            return Ok(Detected {
+                name: DOCKERFILE.to_string(),
+                reason: "builder set to dockerfile (paas builder:set)".to_string(),
+            });
+        }
+        let plan = plan(&source_dir)?;
+        let (chosen, chooser) =
+            chosen_buildpacks(req.buildpacks, req.config, plan.buildpacks_file.as_ref());
+        let sources = self.fetch_all(&chosen).await?;
+        let detected = self
+            .detect_in_container(
+                Some(req.app),
+                &source_tar,
+                req.work_dir,
+                req.method,
+                &sources,
+            )
+            .await?;
+        let reason = if !sources.is_empty() {
+            format!("{} ({chooser})", detected.reason)
+        } else if req.method == Some(BuildMethod::Buildpacks) {
+            format!(
+                "{} (builder set to buildpacks: no Dockerfile)",
+                detected.reason
+            )
+        } else {
+            detected.reason
+        };
+        Ok(Detected {
+            name: detected.name,
+            reason,
+        })
     }
 
     fn build_container_spec(
@@ -594,11 +690,23 @@ struct Compiled {
     detected: Detected,
 }
 
-/// The built-in buildpack folders in the build container, in detection order.
-fn builtin_dirs() -> Vec<String> {
+/// The built-in buildpack folders in the build container, in detection order; `paas
+/// builder:set buildpacks` leaves the Dockerfile out.
+fn builtin_dirs_for(method: Option<BuildMethod>) -> Vec<String> {
+    let forced = method == Some(BuildMethod::Buildpacks);
     builtin_available()
         .into_iter()
+        .filter(|name| !(forced && *name == crate::buildpacks::DOCKERFILE_BUILDPACK))
         .map(|name| format!("{BUILDPACKS_ROOT}/{name}"))
+        .collect()
+}
+
+/// `DIR LABEL` pairs of the chosen buildpacks, as the driver's explicit modes take them.
+fn explicit_args(sources: &[BuildpackSource]) -> Vec<String> {
+    sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, source)| [format!("{BUILDPACKS_ROOT}/.ext/{i}"), source.label.clone()])
         .collect()
 }
 

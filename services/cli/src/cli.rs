@@ -103,7 +103,7 @@ pub enum Command {
     /// Clear the app's buildpacks: detection decides again
     #[command(name = "buildpacks:clear", alias = "buildpacks:remove")]
     BuildpacksClear(AppArgs),
-    /// Say which built-in buildpack detects the app's current code (its name, then why)
+    /// Say what the next push would build the app's current code with (its name, then why)
     #[command(name = "buildpacks:detect")]
     BuildpacksDetect(AppArgs),
     /// Show how the app is built: dockerfile, buildpacks, or (unset) as detection decides

@@ -1,7 +1,9 @@
 //! An app's buildpacks (`paas buildpacks`, `buildpacks:set`, `buildpacks:add`,
 //! `buildpacks:clear`): the list that overrides `BUILDPACK_URL`, a `.buildpacks` file and
-//! detection at the next push; and `buildpacks:detect`, which runs detection (the built-in
-//! buildpacks' own `bin/detect`, in a build container) on the deploy branch's head.
+//! detection at the next push; and `buildpacks:detect`, which says what a push of the deploy
+//! branch's head would build with, as the push decides it (`paas builder:set`, the app's
+//! buildpacks, `BUILDPACK_URL`, `.buildpacks`, else the built-in buildpacks' own `bin/detect`,
+//! in a build container).
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -75,8 +77,9 @@ pub async fn clear(
     Ok(Json(Vec::new()))
 }
 
-/// `{"name": ..., "reason": ...}` of the built-in buildpack that detects the deploy branch's
-/// head; 422 with what was looked for when none does.
+/// `{"name": ..., "reason": ..., "commit": ...}` of what would build the deploy branch's head;
+/// 422 with one line when nothing would (what was looked for, a buildpack that cannot be
+/// fetched or does not apply, a forced Dockerfile that is missing).
 pub async fn detect(
     State(state): State<Arc<ApiState>>,
     AuthUser(user): AuthUser,
@@ -103,9 +106,29 @@ pub async fn detect(
     std::fs::create_dir_all(&work_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
     let app_name =
         paas_domain::AppName::parse(&app.name).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // What chooses the build, read as a push reads it.
+    let config = match app.current_release_id {
+        Some(id) => state
+            .store
+            .release_by_id(id)
+            .await?
+            .map(|release| release.config)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let buildpacks = state.store.app_buildpacks(app.id).await?;
+    let method = state.store.app_build_method(app.id).await?;
     let detected = state
         .builder
-        .detect_commit(&app_name, &repo, &commit, &work_dir)
+        .detect_commit(&paas_builder::DetectRequest {
+            app: &app_name,
+            repo: &repo,
+            commit: &commit,
+            work_dir: &work_dir,
+            config: &config,
+            buildpacks: &buildpacks,
+            method,
+        })
         .await;
     let _ = std::fs::remove_dir_all(&work_dir);
     match detected {
@@ -115,6 +138,7 @@ pub async fn detect(
             ("commit".to_string(), commit),
         ]))),
         Err(BuildError::Rejected(message)) => Err(ApiError::Invalid(message)),
+        Err(e @ BuildError::Plan(_)) => Err(ApiError::Invalid(e.to_string())),
         Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }

@@ -1,6 +1,7 @@
 //! `buildpacks`, `buildpacks:set`, `buildpacks:add`, `buildpacks:clear`: the app's own
 //! buildpack list, which the next push uses over `BUILDPACK_URL`, a `.buildpacks` file and
-//! detection. `buildpacks:detect`: which built-in buildpack detects the app's current code.
+//! detection. `buildpacks:detect`: what the next push would build the app's current code with
+//! (the builder set, the chosen buildpacks, else the built-in buildpack that detects it).
 
 use super::{client, resolve_app};
 use crate::cli::{AppArgs, BuildpacksArgs, ConfigArgs};
