@@ -2,14 +2,16 @@
 // `npm` on the run stack, which carries Node.js but not npm: runs package.json scripts the way
 // `npm start`, `npm test` and `npm run NAME [-- ARGS]` do (pre/post scripts, node_modules/.bin
 // on PATH, npm_package_* and npm_lifecycle_event in the environment, `node server.js` as the
-// default start). Anything else needs the real npm, which only the build stack has.
+// default start). Named `yarn` (a link), it also runs `yarn SCRIPT` as yarn does. Anything else
+// needs the real npm or yarn, which only the build stack has.
 const fs = require("fs");
 const path = require("path");
 const { spawn } = require("child_process");
 
 const argv = process.argv.slice(2);
+const tool = path.basename(process.argv[1] || "npm") === "yarn" ? "yarn" : "npm";
 const die = (msg) => {
-  console.error("npm (paas run stack): " + msg);
+  console.error(`${tool} (paas run stack): ` + msg);
   process.exit(1);
 };
 let name;
@@ -21,9 +23,12 @@ if (["start", "test", "stop", "restart", "t", "tst"].includes(cmd)) {
 } else if (["run", "run-script", "rum", "urn"].includes(cmd) && argv[1]) {
   name = argv[1];
   rest = argv.slice(2);
+} else if (tool === "yarn" && cmd && /^[\w:.-]+$/.test(cmd) && !["install", "add", "remove", "upgrade"].includes(cmd)) {
+  name = cmd;
+  rest = argv.slice(1);
 } else {
-  die(`'npm ${argv.join(" ")}' needs the real npm, which is only on the build stack; ` +
-    "at run time only `npm start`, `npm test` and `npm run SCRIPT` work");
+  die(`'${tool} ${argv.join(" ")}' needs the real ${tool}, which is only on the build stack; ` +
+    `at run time only \`${tool} start\`, \`${tool} test\` and \`${tool} run SCRIPT\` work`);
 }
 if (rest[0] === "--") rest = rest.slice(1);
 

@@ -1,0 +1,14 @@
+const fs = require("fs");
+const http = require("http");
+const shout = require("shout");
+const info = fs.readFileSync(__dirname + "/build-info.txt", "utf8").trim();
+// pnpm keeps its packages in node_modules/.pnpm; npm does not.
+const tool = fs.existsSync(__dirname + "/node_modules/.pnpm") ? "pnpm" : "npm";
+const devGone = !fs.existsSync(__dirname + "/node_modules/stamp");
+http
+  .createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end(`${shout("node-pnpm installed by " + tool)} ${info}; devDependencies pruned: ${devGone}\n`);
+  })
+  .listen(Number(process.env.PORT || 5000), "0.0.0.0");
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+console.log("stamped at build time by a devDependency");
