@@ -1,4 +1,4 @@
-"""The app's own module, installed with its dependencies by `pip install .`."""
+"""The app's own module, installed (editable) with its dependencies by `pip install -e .`."""
 from importlib.metadata import version
 
 import six
