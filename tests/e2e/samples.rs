@@ -119,6 +119,13 @@ fn deploy_sample(sample: &str) {
         return;
     }
     assert!(push.success, "{sample}: push failed:\n{output}");
+    for line in expect["output"].as_array().into_iter().flatten() {
+        let line = line.as_str().expect("output lines are strings");
+        assert!(
+            output.lines().any(|l| l.contains(line)),
+            "{sample}: expected a line with {line:?} in:\n{output}"
+        );
+    }
     let buildpack = text("buildpack").expect("buildpack");
     assert!(
         output.contains(&format!("remote: -----> {buildpack} app detected")),
@@ -222,6 +229,12 @@ fn buildpacks_commands_choose_the_next_pushs_buildpacks_and_detect_the_current_c
         "{}",
         set.stdout
     );
+    // buildpacks:detect says what the next push uses: the chosen buildpack's own bin/detect.
+    let detect = user.paas(&repo, &["buildpacks:detect"]).ok();
+    assert_eq!(
+        detect.stdout,
+        format!("Hello\nchosen: {hello} (paas buildpacks:set)\n")
+    );
     let added = user.paas(&repo, &["buildpacks:add", &hello]).ok();
     assert!(
         added.stdout.contains(&format!("2. {hello}")),
@@ -273,6 +286,135 @@ fn buildpacks_commands_choose_the_next_pushs_buildpacks_and_detect_the_current_c
     // The running release is untouched.
     let (status, _) = paasd.get_app(&app, "/build-info.txt");
     assert_eq!(status, 200);
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+#[test]
+fn a_git_buildpack_on_a_branch_is_fetched_again_at_every_build() {
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-stdlib");
+    let app = app_name("bpbranch");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let url = fill_in("{git:hello}#main", &user);
+    let buildpack_repo = user.home.path().join("buildpack-hello");
+    user.paas(&repo, &["buildpacks:set", &url]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    let (status, body) = paasd.get_app(&app, "/build-info.txt");
+    assert!(
+        status == 200 && body.contains("built by the hello buildpack\n"),
+        "{status} {body}"
+    );
+
+    // A new commit on the buildpack's branch reaches the next build.
+    let compile = buildpack_repo.join("bin/compile");
+    let script = std::fs::read_to_string(&compile).unwrap();
+    std::fs::write(
+        &compile,
+        script.replace(
+            "built by the hello buildpack",
+            "built by the hello buildpack, second commit",
+        ),
+    )
+    .unwrap();
+    user.commit_all(&buildpack_repo, "second commit");
+    user.git(&repo, &["commit", "-q", "--allow-empty", "-m", "again"])
+        .ok();
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        push.stderr
+            .contains(&format!("remote: -----> Using buildpack {url}")),
+        "{}",
+        push.stderr
+    );
+    let (status, body) = paasd.get_app(&app, "/build-info.txt");
+    assert!(
+        status == 200 && body.contains("built by the hello buildpack, second commit"),
+        "{status} {body}"
+    );
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+#[test]
+fn a_warm_pyproject_build_reuses_the_cached_virtualenv_and_serves_the_new_code() {
+    let paasd = shared_paasd();
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-pyproject");
+    let app = app_name("pyproject");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let cold = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        cold.stderr.contains("remote: -----> Installing the app (editable: pip install -e .) and its dependencies with pip")
+            && cold.stderr.contains("Collecting six==1.16.0"),
+        "{}",
+        cold.stderr
+    );
+
+    // Only the app's code changes: the virtualenv comes back from the build cache as it was,
+    // pip runs not at all, and the new code answers.
+    let module = repo.join("greeting.py");
+    let code = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(
+        &module,
+        code.replace("installed by pip", "redeployed, installed by pip"),
+    )
+    .unwrap();
+    user.commit_all(&repo, "new code, same dependencies");
+    let warm = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        warm.stderr.contains(
+            "remote: -----> Restoring the virtualenv from the build cache (pyproject.toml unchanged)"
+        ),
+        "{}",
+        warm.stderr
+    );
+    for absent in [
+        "Installing the app",
+        "Processing /app",
+        "Collecting",
+        "Building editable",
+    ] {
+        assert!(
+            !warm.stderr.contains(absent),
+            "{absent:?} in:\n{}",
+            warm.stderr
+        );
+    }
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200
+            && body.contains(
+                "python-pyproject: greeting 1.2.0 redeployed, installed by pip with six 1.16.0"
+            ),
+        "{status} {body}"
+    );
+
+    // pyproject.toml changes: installed again.
+    let manifest = repo.join("pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("version = \"1.2.0\"", "version = \"1.3.0\""),
+    )
+    .unwrap();
+    user.commit_all(&repo, "version 1.3.0");
+    let changed = user.git(&repo, &["push", "paas", "main"]).ok();
+    assert!(
+        changed
+            .stderr
+            .contains("remote: -----> Creating virtualenv in .venv"),
+        "{}",
+        changed.stderr
+    );
+    let (status, body) = paasd.get_app(&app, "/");
+    assert!(
+        status == 200 && body.contains("greeting 1.3.0 redeployed"),
+        "{status} {body}"
+    );
     user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
         .ok();
 }
@@ -368,6 +510,12 @@ fn builder_set_forces_buildpacks_or_the_dockerfile_on_a_repo_that_has_both() {
         "{}",
         push.stderr
     );
+    // buildpacks:detect follows the builder set, as the push does.
+    let detect = user.paas(&repo, &["buildpacks:detect"]).ok();
+    assert_eq!(
+        detect.stdout,
+        "Procfile\nfound a Procfile (builder set to buildpacks: no Dockerfile)\n"
+    );
     let (status, body) = paasd.get_app(&app, "/");
     assert!(
         status == 200 && body.contains("from-procfile built with buildpacks"),
@@ -375,6 +523,11 @@ fn builder_set_forces_buildpacks_or_the_dockerfile_on_a_repo_that_has_both() {
     );
 
     user.paas(&repo, &["builder:set", "dockerfile"]).ok();
+    let detect = user.paas(&repo, &["buildpacks:detect"]).ok();
+    assert_eq!(
+        detect.stdout,
+        "Dockerfile\nbuilder set to dockerfile (paas builder:set)\n"
+    );
     user.git(&repo, &["commit", "-q", "--allow-empty", "-m", "again"])
         .ok();
     let push = user.git(&repo, &["push", "paas", "main"]).ok();
@@ -390,6 +543,8 @@ fn builder_set_forces_buildpacks_or_the_dockerfile_on_a_repo_that_has_both() {
         "{status} {body}"
     );
     user.paas(&repo, &["builder:clear"]).ok();
+    let detect = user.paas(&repo, &["buildpacks:detect"]).ok();
+    assert_eq!(detect.stdout, "Dockerfile\nfound a Dockerfile\n");
     let cleared = user.paas(&repo, &["builder", "--json"]).ok();
     let json: serde_json::Value = serde_json::from_str(&cleared.stdout).unwrap();
     assert_eq!(

@@ -4,7 +4,8 @@
 //! process types (Procfile over the winner's `bin/release` defaults), or the error.
 //!
 //! Expectation file: `{"buildpack": "Python", "process_types": ["web"], "path": "/", "body":
-//! "..."}`, or `{"error": "no-match" | "procfile" | "compile" | "timeout" | "buildpacks-empty" | "dockerfile"
+//! "...", "output": ["remote: -----> ..."]}` (`output`: texts the push must print, each within a line; checked by
+//! the e2e test), or `{"error": "no-match" | "procfile" | "compile" | "timeout" | "buildpacks-empty" | "dockerfile"
 //! | "not-a-buildpack", "message": "..."}`; `config` (config vars set before the push) and
 //! `files` (files written into the app before its commit) may name test buildpacks as
 //! `{path:NAME}` (tests/buildpacks/NAME) or `{git:NAME}` (a git repository made from it).
