@@ -6,7 +6,7 @@
 //! last one running ends) and run in parallel on the test threads; under nextest (one process
 //! per test, as `scripts/test` runs them) each starts its own.
 
-use paas_e2e::{app_name, workspace, Paasd, User, ADMIN_EMAIL, ADMIN_PASSWORD};
+use paas_e2e::{app_name, workspace, Paasd, PaasdOptions, User, ADMIN_EMAIL, ADMIN_PASSWORD};
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -415,6 +415,36 @@ fn a_warm_pyproject_build_reuses_the_cached_virtualenv_and_serves_the_new_code()
         status == 200 && body.contains("greeting 1.3.0 redeployed"),
         "{status} {body}"
     );
+    user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
+        .ok();
+}
+
+#[test]
+fn a_build_out_of_memory_is_stopped_and_the_push_says_so() {
+    let paasd = Paasd::start_with(PaasdOptions {
+        env: vec![("PAAS_BUILD_MEMORY".to_string(), "256".to_string())],
+        ..PaasdOptions::default()
+    });
+    let user = User::new();
+    user.login(&paasd, ADMIN_EMAIL, ADMIN_PASSWORD).ok();
+    let repo = user.sample_repo("python-oom-build");
+    let app = app_name("oom");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let push = user.git(&repo, &["push", "paas", "main"]);
+    assert!(!push.success, "{}", push.stderr);
+    let rejected: Vec<&str> = push
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" !     "))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", push.stderr);
+    assert!(
+        rejected[0].contains("Push rejected: the build ran out of memory (256 MiB)"),
+        "{}",
+        push.stderr
+    );
+    let (status, _) = paasd.get_app(&app, "/");
+    assert_ne!(status, 200);
     user.paas(&repo, &["apps:destroy", &app, "--confirm", &app])
         .ok();
 }
