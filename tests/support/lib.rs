@@ -442,6 +442,12 @@ impl User {
         command
     }
 
+    /// `paas` in `cwd` with this user's environment, to run as the caller likes (e.g. a
+    /// `paas logs --tail` read while it runs).
+    pub fn paas_command(&self, cwd: &Path) -> Command {
+        self.command(&binary("paas"), cwd)
+    }
+
     /// Runs `paas ARGS` in `cwd`.
     pub fn paas(&self, cwd: &Path, args: &[&str]) -> Run {
         self.paas_with_stdin(cwd, args, "")

@@ -105,6 +105,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/api/apps/{app}/buildpacks/detect",
             get(routes::buildpacks::detect),
         )
+        .route("/api/apps/{app}/logs", get(routes::logs::show))
+        .route("/api/apps/{app}/builds", get(routes::builds::list))
+        .route(
+            "/api/apps/{app}/builds/{id}/output",
+            get(routes::builds::output),
+        )
         .route(
             "/api/apps/{app}/builder",
             get(routes::builder::show).patch(routes::builder::set),

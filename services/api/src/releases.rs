@@ -27,6 +27,15 @@ pub async fn change(
         .change_release(app.id, Some(user.id), change)
         .await?;
     tracing::info!(app = %app.name, release = %format!("v{}", release.version), user = %user.email, description = %release.description, "release created");
+    // The description names config keys, never values.
+    state.logs.platform(
+        &app.name,
+        "api",
+        format!(
+            "Release v{} created by user {}: {}",
+            release.version, user.email, release.description
+        ),
+    );
     if release.status != ReleaseStatus::Pending {
         return Ok(release);
     }
@@ -46,6 +55,14 @@ pub async fn record_push(
 ) -> Result<Release, StoreError> {
     let release = state.store.record_push_release(push).await?;
     tracing::info!(app = %app.name, release = %format!("v{}", release.version), user = %user_email, "release created");
+    state.logs.platform(
+        &app.name,
+        "api",
+        format!(
+            "Release v{} created by user {user_email}: {}",
+            release.version, release.description
+        ),
+    );
     Ok(release)
 }
 

@@ -4,6 +4,7 @@ use crate::config::ApiConfig;
 use crate::git::pushes::PushGrants;
 use crate::signin::SigninGuard;
 use paas_builder::Builder;
+use paas_logs::LogKeeper;
 use paas_router::RouteTableHandle;
 use paas_runtime::ContainerRuntime;
 use paas_scheduler::Scheduler;
@@ -18,6 +19,8 @@ pub struct ApiState {
     pub scheduler: Arc<Scheduler>,
     pub routes: RouteTableHandle,
     pub config: ApiConfig,
+    /// The app logs (build output, platform events, `paas logs`).
+    pub logs: LogKeeper,
     pub pushes: PushGrants,
     /// Sign-in failure limits and the password hashing pool.
     pub signin: SigninGuard,
@@ -33,6 +36,7 @@ impl ApiState {
         scheduler: Arc<Scheduler>,
         routes: RouteTableHandle,
         config: ApiConfig,
+        logs: LogKeeper,
     ) -> Arc<Self> {
         Arc::new(Self {
             signin: SigninGuard::new(&config.signin),
@@ -42,6 +46,7 @@ impl ApiState {
             scheduler,
             routes,
             config,
+            logs,
             pushes: PushGrants::default(),
             push_locks: Mutex::new(HashMap::new()),
         })

@@ -133,6 +133,15 @@ pub enum Command {
     /// Serve the app's requests again
     #[command(name = "maintenance:off")]
     MaintenanceOff(AppArgs),
+    /// Show the app's log (build output, router lines, process output, platform events)
+    #[command(name = "logs")]
+    Logs(LogsArgs),
+    /// List the app's builds, newest first: status, commit and duration
+    #[command(name = "builds", alias = "builds:list")]
+    Builds(ConfigArgs),
+    /// Print a build's output (default: the latest); a running build is followed until it ends
+    #[command(name = "builds:output")]
+    BuildsOutput(BuildOutputArgs),
     /// List who has access to an app
     #[command(name = "access")]
     Access(AccessArgs),
@@ -473,4 +482,31 @@ mod tests {
             matches!(cli.command, Some(Command::AccessAdd(a)) if a.target.app.as_deref() == Some("x"))
         );
     }
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Number of lines to show
+    #[arg(short = 'n', long = "num", default_value_t = 100)]
+    pub num: usize,
+    /// Keep printing new lines as they are written
+    #[arg(short, long)]
+    pub tail: bool,
+    /// Only this process type (web) or process (web.1)
+    #[arg(short = 'p', long = "process", alias = "dyno", value_name = "PROCESS")]
+    pub process: Option<String>,
+    /// Only lines from this source: app, router or paas
+    #[arg(short = 's', long = "source", value_name = "SOURCE")]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildOutputArgs {
+    /// The build's ID (or its first characters) [default: the latest build]
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub target: AppArgs,
 }

@@ -70,6 +70,16 @@ impl Client {
             .map(drop)
     }
 
+    /// A GET of plain text read as it comes (logs, build output), with no time limit on the
+    /// whole response: the server may keep it open to follow new lines.
+    pub fn get_streaming(&self, path: &[&str], query: &[(&str, String)]) -> Result<Response> {
+        let request = self
+            .request(Method::GET, path)?
+            .query(query)
+            .timeout(Duration::from_secs(100 * 365 * 24 * 3600));
+        self.send(request)
+    }
+
     pub fn delete(&self, path: &[&str]) -> Result<()> {
         self.send(self.request(Method::DELETE, path)?).map(drop)
     }

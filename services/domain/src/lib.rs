@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app_name;
 pub mod build_method;
+pub mod builds;
 pub mod config_vars;
 pub mod email;
 pub mod formation;

@@ -59,6 +59,12 @@ pub struct Config {
     pub router_hold_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
+    /// Bytes each app's log keeps on disk (oldest lines dropped first).
+    pub app_log_max_bytes: u64,
+    /// paasd's own log goes to this file (rotated) instead of stderr.
+    pub log_file: Option<PathBuf>,
+    /// Bytes `log_file` may reach before it is rotated (one previous file is kept).
+    pub log_file_max_bytes: u64,
     /// Seconds a build's compile may run before it is stopped.
     pub build_timeout: u64,
     /// Memory limit of a build container, MiB.
@@ -114,6 +120,9 @@ impl Default for Config {
             router_idle_timeout_secs: 55,
             router_hold_secs: 10,
             log: "info".to_string(),
+            app_log_max_bytes: 8 * 1024 * 1024,
+            log_file: None,
+            log_file_max_bytes: 64 * 1024 * 1024,
             build_timeout: 15 * 60,
             build_memory: 2048,
             build_cpus: 1.0,
@@ -230,6 +239,16 @@ impl Config {
         }
         if let Some(v) = env("PAAS_LOG") {
             self.log = v;
+        }
+        if let Some(v) = env("PAAS_APP_LOG_MAX_BYTES") {
+            self.app_log_max_bytes = parse_env("PAAS_APP_LOG_MAX_BYTES", &v, "a number of bytes")?;
+        }
+        if let Some(v) = env("PAAS_LOG_FILE") {
+            self.log_file = (!v.is_empty()).then(|| PathBuf::from(v));
+        }
+        if let Some(v) = env("PAAS_LOG_FILE_MAX_BYTES") {
+            self.log_file_max_bytes =
+                parse_env("PAAS_LOG_FILE_MAX_BYTES", &v, "a number of bytes")?;
         }
         if let Some(v) = env("PAAS_BUILD_TIMEOUT") {
             self.build_timeout = parse_env("PAAS_BUILD_TIMEOUT", &v, "a number of seconds")?;
@@ -491,6 +510,9 @@ mod tests {
             ("router_idle_timeout", "13"),
             ("router_hold", "14"),
             ("log", "\"debug\""),
+            ("app_log_max_bytes", "65536"),
+            ("log_file", "\"/var/log/paasd.log\""),
+            ("log_file_max_bytes", "1048576"),
             ("header_timeout", "4"),
             ("idle_timeout", "9"),
             ("max_connections_per_ip", "12"),
@@ -547,6 +569,14 @@ mod tests {
             (2, 12, 13, 14)
         );
         assert_eq!(config.log, "debug");
+        assert_eq!(
+            (
+                config.app_log_max_bytes,
+                config.log_file.as_deref(),
+                config.log_file_max_bytes
+            ),
+            (65536, Some(Path::new("/var/log/paasd.log")), 1048576)
+        );
         let front_door = config.front_door();
         assert_eq!(front_door.header_timeout, Duration::from_secs(4));
         assert_eq!(front_door.idle_timeout, Duration::from_secs(9));

@@ -9,6 +9,7 @@ mod dispatch;
 mod front_door;
 mod hook;
 mod interrupted;
+mod own_log;
 mod private_files;
 mod router_process;
 mod serve;

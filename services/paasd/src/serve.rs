@@ -10,18 +10,26 @@ use crate::stacks;
 use anyhow::Context;
 use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState, SigninConfig};
 use paas_builder::{Builder, BuilderConfig};
-use paas_router::{Proxy, ProxyConfig, RouteTableHandle};
+use paas_logs::{keep_router_records, LogKeeper, RecordObserver, Supervisor};
+use paas_router::{record_channel, Proxy, ProxyConfig, RouteTableHandle};
 use paas_runtime::{ContainerRuntime, DockerRuntime};
 use paas_scheduler::{Scheduler, SchedulerConfig};
 use paas_store::{SqlStore, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Router records waiting for the log keeper; beyond this the router drops (and counts) them.
+const ROUTER_RECORD_BACKLOG: usize = 16_384;
 use tokio::net::TcpListener;
 
 pub async fn run() -> anyhow::Result<()> {
     let config = Config::load()?;
-    init_tracing(&config.log);
+    crate::own_log::init(
+        &config.log,
+        config.log_file.as_deref(),
+        config.log_file_max_bytes,
+    );
     match front_door::raise_open_file_limit() {
         Ok(limit) => tracing::debug!("open file limit: {limit}"),
         Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
@@ -89,6 +97,8 @@ pub async fn run() -> anyhow::Result<()> {
             .with_subnet_pool(config.subnet_pool()?),
     );
     let stack_images = stacks::ensure(runtime.as_ref(), &config).await?;
+    let logs = LogKeeper::open(data_dir.join("logs"), config.app_log_max_bytes)
+        .context("cannot open the app logs")?;
 
     let routes = RouteTableHandle::new();
     let scheduler = Scheduler::new(
@@ -153,6 +163,7 @@ pub async fn run() -> anyhow::Result<()> {
                 ..SigninConfig::default()
             },
         },
+        logs.clone(),
     );
 
     crate::interrupted::recover(
@@ -170,10 +181,24 @@ pub async fn run() -> anyhow::Result<()> {
     }
     tokio::spawn(scheduler.clone().run());
     tokio::spawn(scheduler.clone().follow_events());
+    // One supervisor follows every process's output into its app's log.
+    tokio::spawn(Supervisor::new(runtime.clone(), logs.clone(), &instance_id).run());
+
+    // The router's per-request records. FAN-OUT POINT: the log keeper's task appends each
+    // record as a `router` line to its app's log, then hands `&RequestRecord` to every
+    // observer in this list, in order (request metrics add theirs here). Observers must not
+    // block; the router never waits for any of this (a full channel drops and counts).
+    let (record_sink, record_source) = record_channel(ROUTER_RECORD_BACKLOG);
+    let record_observers: Vec<Arc<dyn RecordObserver>> = Vec::new();
+    tokio::spawn(keep_router_records(
+        logs.clone(),
+        record_source,
+        record_observers,
+    ));
 
     let dispatch = Arc::new(Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(routes, proxy_config(&config)),
+        proxy: Proxy::new(routes, proxy_config(&config)).with_records(record_sink),
         api: paas_api::router(api_state),
         local_port: local.port(),
     });
@@ -212,13 +237,9 @@ async fn shutdown_signal() {
     }
 }
 
+/// paasd's own log on stderr (see `own_log`).
 pub(crate) fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::own_log::init(filter, None, 0);
 }
 
 /// The router's settings from paasd's configuration (shared with `paasd router`).

@@ -6,6 +6,7 @@
 mod attach;
 mod docker;
 mod error;
+mod log_line;
 mod spec;
 mod stacks;
 mod subnets;
@@ -13,6 +14,7 @@ mod subnets;
 pub use attach::{Attached, OutputChunk};
 pub use docker::{DockerBuild, DockerRuntime};
 pub use error::RuntimeError;
+pub use log_line::{parse_engine_timestamp, LogLine, LogStream};
 pub use spec::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState,
     ContainerStats, ImageConfig, ImageDetails, Mount, MountKind,
@@ -74,6 +76,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         let _ = id;
         Err(RuntimeError::Docker("stats are not supported".to_string()))
     }
+    /// Sends a process's output to `sink`, line by line with the engine's timestamp of each,
+    /// from just after `since_nanos` (from the container's start when `None`), following it
+    /// until the container stops (or the sink is closed). On a stopped container it sends
+    /// what is kept and ends.
+    async fn follow_logs(
+        &self,
+        id: &str,
+        since_nanos: Option<i64>,
+        sink: mpsc::Sender<LogLine>,
+    ) -> Result<()>;
     /// Waits for the container to exit; returns its exit code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
     /// Attaches to a created container's stdin, stdout and stderr; call it before

@@ -80,15 +80,34 @@ impl Drop for ScratchDir {
     }
 }
 
+/// `build_and_release`, its output kept in the app's log and the build's own output file
+/// (with the failure, when it fails).
 async fn deploy(
     state: &ApiState,
     grant: &PushGrant,
     request: &HookRequest,
     out: &mpsc::Sender<String>,
 ) -> Result<(), String> {
-    let say = |line: String| async move {
-        let _ = out.send(line).await;
-    };
+    let mut kept = None;
+    let result = build_and_release(state, grant, request, out, &mut kept).await;
+    if let Some((output, tee)) = kept {
+        // Every line the build sent is in the file before its verdict (a sender some task
+        // still holds is not waited for long).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tee).await;
+        if let Err(message) = &result {
+            output.line(&format!(" !     {message}"));
+        }
+    }
+    result
+}
+
+async fn build_and_release(
+    state: &ApiState,
+    grant: &PushGrant,
+    request: &HookRequest,
+    out: &mpsc::Sender<String>,
+    kept: &mut Option<(Arc<paas_logs::BuildOutput>, tokio::task::JoinHandle<()>)>,
+) -> Result<(), String> {
     let name = AppName::parse(&grant.app).map_err(|e| e.to_string())?;
     let app = state
         .store
@@ -110,6 +129,23 @@ async fn deploy(
         .create_build(app.id, grant.user_id, &request.new)
         .await
         .map_err(|e| e.to_string())?;
+    // From here the output is also kept: the app's log and the build's output file.
+    let teed;
+    let out = match state.logs.build_output(&app.name, build.id) {
+        Ok(output) => {
+            let (tee, task) = output.tee(out.clone());
+            *kept = Some((output, task));
+            teed = tee;
+            &teed
+        }
+        Err(e) => {
+            tracing::warn!("cannot keep the build's output: {e}");
+            out
+        }
+    };
+    let say = |line: String| async move {
+        let _ = out.send(line).await;
+    };
     say(format!(
         "-----> Building {} ({}) on the paas bookworm stack",
         app.name,

@@ -128,6 +128,9 @@ pub async fn destroy(
     if let Err(e) = state.scheduler.remove_app_network(&app.name).await {
         tracing::warn!(app = %app.name, "could not remove the app's network: {e}");
     }
+    if let Err(e) = state.logs.forget(&app.name) {
+        tracing::warn!(app = %app.name, "could not delete the app's log: {e}");
+    }
     for image in images {
         if let Err(e) = state.runtime.remove_image(&image).await {
             tracing::warn!(app = %app.name, "could not remove image {image}: {e}");

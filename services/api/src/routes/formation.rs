@@ -91,6 +91,16 @@ pub async fn update(
     }
     state.store.set_formation(app.id, &formation).await?;
     tracing::info!(app = %app.name, user = %user.email, formation = ?formation, "scaled");
+    let scaled: Vec<String> = body
+        .updates
+        .iter()
+        .map(|u| format!("{}={}", u.process_type, u.quantity))
+        .collect();
+    state.logs.platform(
+        &app.name,
+        "api",
+        format!("Scaled to {} by user {}", scaled.join(" "), user.email),
+    );
     state.scheduler.wake();
     Ok(Json(entries(&state, &app).await?))
 }
@@ -156,6 +166,11 @@ pub async fn restart_all(
     let types = restart_types(&state, &app, None).await?;
     state.store.bump_restarts(app.id, &types).await?;
     tracing::info!(app = %app.name, user = %user.email, ?types, "restart");
+    state.logs.platform(
+        &app.name,
+        "api",
+        format!("Restarting {} by user {}", types.join(", "), user.email),
+    );
     state.scheduler.wake();
     Ok(StatusCode::ACCEPTED)
 }
@@ -175,6 +190,11 @@ pub async fn restart_one(
     let types = restart_types(&state, &app, Some(&target)).await?;
     state.store.bump_restarts(app.id, &types).await?;
     tracing::info!(app = %app.name, user = %user.email, ?types, "restart");
+    state.logs.platform(
+        &app.name,
+        "api",
+        format!("Restarting {} by user {}", types.join(", "), user.email),
+    );
     state.scheduler.wake();
     Ok(StatusCode::ACCEPTED)
 }

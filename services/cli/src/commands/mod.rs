@@ -8,6 +8,7 @@ mod authorizations;
 mod builder;
 mod buildpacks;
 mod config_vars;
+mod logs;
 mod processes;
 mod releases;
 mod routing;
@@ -62,6 +63,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Builder(args) => builder::show(args),
         Command::BuilderSet(args) => builder::set(args),
         Command::BuilderClear(args) => builder::clear(args),
+        Command::Logs(args) => logs::logs(args),
+        Command::Builds(args) => logs::builds(args),
+        Command::BuildsOutput(args) => logs::build_output(args),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),

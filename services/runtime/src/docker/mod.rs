@@ -9,6 +9,7 @@ mod containers;
 mod convert;
 mod errors;
 mod events;
+mod follow_logs;
 mod images;
 mod logs;
 mod stack_build;
@@ -147,6 +148,15 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn stats(&self, id: &str) -> Result<Option<crate::ContainerStats>> {
         self.stats_impl(id).await
+    }
+
+    async fn follow_logs(
+        &self,
+        id: &str,
+        since_nanos: Option<i64>,
+        sink: mpsc::Sender<crate::LogLine>,
+    ) -> Result<()> {
+        self.follow_logs_impl(id, since_nanos, sink).await
     }
 
     async fn wait_container(&self, id: &str) -> Result<i64> {

@@ -1,0 +1,214 @@
+//! One line of an app's log, in Heroku's format:
+//! `2026-11-24T15:13:46.677020+00:00 app[web.1]: message`. The source says who wrote it:
+//! `app[web.1]` a process's output, `router` the router's per-request line, `paas[api]`,
+//! `paas[build]` or `paas[web.1]` the platform (releases, scaling, config changes, build
+//! output, process exits).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Who wrote a line (`paas logs -s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    App,
+    Router,
+    Paas,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::App => "app",
+            Source::Router => "router",
+            Source::Paas => "paas",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log source {0:?}: use app, router or paas")]
+pub struct UnknownSource(pub String);
+
+impl FromStr for Source {
+    type Err = UnknownSource;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "app" => Ok(Source::App),
+            "router" | "heroku" => Ok(Source::Router),
+            "paas" => Ok(Source::Paas),
+            other => Err(UnknownSource(other.to_string())),
+        }
+    }
+}
+
+/// One line of an app's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Microseconds since the Unix epoch.
+    pub at_micros: i64,
+    pub source: Source,
+    /// `web.1`, `api`, `build`; none for router lines.
+    pub process: Option<String>,
+    /// One line: newlines and carriage returns become spaces.
+    pub message: String,
+}
+
+impl LogEntry {
+    /// A line of `source` written now.
+    pub fn now(source: Source, process: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            at_micros: now_micros(),
+            source,
+            process: process.map(str::to_string),
+            message: one_line(message.into()),
+        }
+    }
+
+    /// Reads a line written by `Display` back; `None` for anything else.
+    pub fn parse(line: &str) -> Option<Self> {
+        let (time, rest) = line.split_once(' ')?;
+        let at: jiff::Timestamp = time.parse().ok()?;
+        let (prefix, message) = rest.split_once(": ").or_else(|| {
+            let prefix = rest.strip_suffix(':')?;
+            Some((prefix, ""))
+        })?;
+        let (source, process) = match prefix.split_once('[') {
+            Some((source, process)) => (source, Some(process.strip_suffix(']')?.to_string())),
+            None => (prefix, None),
+        };
+        Some(Self {
+            at_micros: at.as_microsecond(),
+            source: source.parse().ok()?,
+            process,
+            message: message.to_string(),
+        })
+    }
+
+    /// Whether the line passes `filter`.
+    pub fn matches(&self, filter: &Filter) -> bool {
+        if filter.source.is_some_and(|s| s != self.source) {
+            return false;
+        }
+        match (&filter.process, &self.process) {
+            (None, _) => true,
+            (Some(wanted), Some(process)) => {
+                process == wanted
+                    || (!wanted.contains('.')
+                        && process.split_once('.').is_some_and(|(t, _)| t == wanted))
+            }
+            (Some(wanted), None) => self.source == Source::Router && wanted == "router",
+        }
+    }
+}
+
+impl fmt::Display for LogEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_time(f, self.at_micros)?;
+        match &self.process {
+            Some(p) => write!(f, " {}[{p}]: {}", self.source, self.message),
+            None => write!(f, " {}: {}", self.source, self.message),
+        }
+    }
+}
+
+/// `2026-11-24T15:13:46.677020+00:00`.
+fn write_time(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
+    let ts = jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    write!(
+        f,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        micros.rem_euclid(1_000_000)
+    )
+}
+
+/// Which lines `paas logs` wants: `-s app|router|paas`, `-p web` (every web process) or
+/// `-p web.1` (one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub source: Option<Source>,
+    pub process: Option<String>,
+}
+
+pub(crate) fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub(crate) fn one_line(mut message: String) -> String {
+    if message.contains(['\n', '\r']) {
+        message = message.replace(['\n', '\r'], " ");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(source: Source, process: Option<&str>) -> LogEntry {
+        LogEntry {
+            at_micros: 1_795_533_226_677_020,
+            source,
+            process: process.map(str::to_string),
+            message: "hello: world".into(),
+        }
+    }
+
+    #[test]
+    fn renders_and_reads_herokus_format() {
+        let e = entry(Source::App, Some("web.1"));
+        let line = e.to_string();
+        assert_eq!(
+            line,
+            "2026-11-24T15:13:46.677020+00:00 app[web.1]: hello: world"
+        );
+        assert_eq!(LogEntry::parse(&line), Some(e));
+        let r = entry(Source::Router, None);
+        assert_eq!(
+            r.to_string(),
+            "2026-11-24T15:13:46.677020+00:00 router: hello: world"
+        );
+        assert_eq!(LogEntry::parse(&r.to_string()), Some(r));
+        assert_eq!(LogEntry::parse("garbage"), None);
+    }
+
+    #[test]
+    fn filters_by_source_and_process() {
+        let web1 = entry(Source::App, Some("web.1"));
+        let worker = entry(Source::App, Some("worker.1"));
+        let router = entry(Source::Router, None);
+        let api = entry(Source::Paas, Some("api"));
+        let by_process = |p: &str| Filter {
+            process: Some(p.into()),
+            source: None,
+        };
+        assert!(web1.matches(&by_process("web")));
+        assert!(web1.matches(&by_process("web.1")));
+        assert!(!web1.matches(&by_process("web.2")));
+        assert!(!worker.matches(&by_process("web")));
+        assert!(!router.matches(&by_process("web")));
+        let by_source = |s| Filter {
+            source: Some(s),
+            process: None,
+        };
+        assert!(router.matches(&by_source(Source::Router)));
+        assert!(!web1.matches(&by_source(Source::Router)));
+        assert!(api.matches(&by_source(Source::Paas)));
+        assert!(LogEntry::now(Source::Paas, None, "a\nb").message == "a b");
+    }
+}

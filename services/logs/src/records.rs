@@ -1,0 +1,114 @@
+//! The router's per-request records: each becomes a `router` line in its app's log and is
+//! handed, by reference, to every other `RecordObserver` (request metrics). This is the one
+//! fan-out point for router records; paasd's `serve.rs` builds the observer list.
+
+use crate::entry::{LogEntry, Source};
+use crate::LogKeeper;
+use paas_router::{RecordSource, RequestRecord};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Something that wants every router record (after it is in the app's log). Called on the
+/// log keeper's task for every request: it must not block (count, or `try_send` onward).
+pub trait RecordObserver: Send + Sync {
+    fn observe(&self, record: &RequestRecord);
+}
+
+/// The `router` line of a record.
+pub fn router_entry(record: &RequestRecord) -> LogEntry {
+    let at_micros = record
+        .at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    LogEntry {
+        at_micros,
+        source: Source::Router,
+        process: None,
+        message: record.to_string(),
+    }
+}
+
+/// Reads the router's records until the router is gone: appends each one's line to its
+/// app's log, then hands it to `observers`. Records the router had to drop (this task fell
+/// behind) are reported in paasd's own log at most once a minute.
+pub async fn keep_router_records(
+    logs: LogKeeper,
+    mut source: RecordSource,
+    observers: Vec<Arc<dyn RecordObserver>>,
+) {
+    let mut reported_drops = 0;
+    let mut last_report = tokio::time::Instant::now();
+    while let Some(record) = source.rx.recv().await {
+        logs.record(&record.app, router_entry(&record));
+        for observer in &observers {
+            observer.observe(&record);
+        }
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            let dropped = source.dropped();
+            if dropped > reported_drops {
+                tracing::warn!(
+                    "{} router records dropped (the log keeper fell behind)",
+                    dropped - reported_drops
+                );
+                reported_drops = dropped;
+            }
+            last_report = tokio::time::Instant::now();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Filter;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Count(AtomicUsize);
+    impl RecordObserver for Count {
+        fn observe(&self, _: &RequestRecord) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record(app: &str) -> RequestRecord {
+        RequestRecord {
+            app: app.into(),
+            at: UNIX_EPOCH + Duration::from_micros(1_795_533_226_677_020),
+            method: "GET".into(),
+            path: "/".into(),
+            host: format!("{app}.example.com"),
+            request_id: "abc".into(),
+            client: "10.0.0.1".parse().unwrap(),
+            dyno: Some("web.1".into()),
+            connect_ms: 0,
+            service_ms: 3,
+            status: 200,
+            bytes: Some(5),
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_become_router_lines_and_reach_every_observer() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
+        let (sink, source) = paas_router::record_channel(16);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let task = tokio::spawn(keep_router_records(
+            logs.clone(),
+            source,
+            vec![count.clone()],
+        ));
+        sink.offer(record("shop"));
+        sink.offer(record("shop"));
+        drop(sink);
+        task.await.unwrap();
+        assert_eq!(count.0.load(Ordering::Relaxed), 2);
+        let last = logs.last("shop", 10, &Filter::default()).unwrap();
+        assert_eq!(
+            last[0].to_string(),
+            "2026-11-24T15:13:46.677020+00:00 router: at=info method=GET path=\"/\" host=shop.example.com request_id=abc fwd=\"10.0.0.1\" dyno=web.1 connect=0ms service=3ms status=200 bytes=5"
+        );
+    }
+}

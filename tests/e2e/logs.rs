@@ -1,0 +1,276 @@
+//! The app's log, from the outside: one log per app with build output, router lines, every
+//! process's stdout and stderr and the platform's events, in Heroku's format; each process's
+//! lines in order, none lost or doubled through a redeploy and a paasd killed and restarted;
+//! `paas logs` filters; `paas logs --tail` shows a line the app prints within a second;
+//! `paas builds` and `paas builds:output`; config values never in the log.
+
+use paas_e2e::{app_name, Paasd, User};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn logs(user: &User, repo: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["logs"];
+    all.extend_from_slice(args);
+    user.paas(repo, &all)
+        .ok()
+        .stdout
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A worker printing `tick <container> <n>` on stdout and `tock <container> <n>` on stderr
+/// ten times a second, n counting from 0 in each container.
+const TICKER: &str = r#"import os, sys, time
+me = os.environ.get("HOSTNAME", "?")
+n = 0
+while True:
+    print(f"tick {me} {n}", flush=True)
+    print(f"tock {me} {n}", file=sys.stderr, flush=True)
+    n += 1
+    time.sleep(0.1)
+"#;
+
+/// Every `word <container> <n>` line of `lines`, per container, in log order; panics on a
+/// line seen twice.
+fn counts(lines: &[String], word: &str) -> BTreeMap<String, Vec<u64>> {
+    let mut seen = HashSet::new();
+    let mut per_container: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for line in lines {
+        let Some((_, message)) = line.split_once("]: ") else {
+            continue;
+        };
+        let mut words = message.split(' ');
+        if words.next() != Some(word) {
+            continue;
+        }
+        let (Some(container), Some(n)) = (words.next(), words.next()) else {
+            continue;
+        };
+        assert!(
+            seen.insert(message.to_string()),
+            "line stored twice: {line}"
+        );
+        per_container
+            .entry(container.to_string())
+            .or_default()
+            .push(n.parse().expect("a count"));
+    }
+    per_container
+}
+
+/// Each container's lines start at 0 and count up by one: from its start, none lost, in order.
+fn assert_complete(per_container: &BTreeMap<String, Vec<u64>>, word: &str) {
+    for (container, ns) in per_container {
+        let expected: Vec<u64> = (0..ns.len() as u64).collect();
+        assert_eq!(
+            ns, &expected,
+            "{word} lines of container {container} missing, doubled or out of order"
+        );
+    }
+}
+
+#[test]
+fn one_log_keeps_every_source_in_order_through_a_redeploy_and_a_paasd_restart() {
+    let mut paasd = Paasd::start();
+    let user = User::admin(&paasd);
+    let repo = user.sample_repo("python-stdlib");
+    std::fs::write(repo.join("ticker.py"), TICKER).unwrap();
+    std::fs::write(
+        repo.join("Procfile"),
+        "web: python3 app.py\nworker: python3 -u ticker.py\n",
+    )
+    .unwrap();
+    user.commit_all(&repo, "a ticking worker");
+    let app = app_name("logs");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    user.paas(&repo, &["scale", "worker=1"]).ok();
+    assert_eq!(paasd.get_app(&app, "/first-request").0, 200);
+    user.paas(
+        &repo,
+        &["config:set", "SECRET_TOKEN=s3cr3t-value-never-logged"],
+    )
+    .ok();
+    wait_for("the worker's lines", Duration::from_secs(60), || {
+        logs(&user, &repo, &["-p", "worker", "-n", "1000"]).len() > 20
+    });
+
+    let all = logs(&user, &repo, &["-n", "10000"]);
+    let text = all.join("\n");
+    // Every line in Heroku's format: an RFC 3339 UTC time with microseconds, then a source.
+    for line in &all {
+        let (time, rest) = line.split_once(' ').expect("time and source");
+        assert!(
+            time.len() == 32 && time.ends_with("+00:00") && time.as_bytes()[26] == b'+',
+            "{line}"
+        );
+        assert!(
+            ["app[", "router: ", "paas["]
+                .iter()
+                .any(|p| rest.starts_with(p)),
+            "{line}"
+        );
+    }
+    for expected in [
+        "paas[build]: -----> Building",
+        "paas[api]: Release v1 created by user admin@",
+        "paas[api]: Scaled to worker=1 by user admin@",
+        "paas[api]: Release v2 created by user admin@e2e.test: Set SECRET_TOKEN config vars",
+        "router: at=info method=GET path=\"/first-request\"",
+        "\"GET /first-request HTTP/1.1\" 200",
+        "paas[worker.1]: Starting process",
+        "app[worker.1]: tick ",
+        "app[worker.1]: tock ",
+    ] {
+        assert!(
+            text.contains(expected),
+            "no {expected:?} in the log:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("s3cr3t-value-never-logged"),
+        "a config value reached the log"
+    );
+    assert!(!paasd.log().contains("s3cr3t-value-never-logged"));
+    assert!(
+        !paasd.log().contains("path=\"/first-request\""),
+        "request lines are no longer in paasd's own log"
+    );
+
+    // Filters.
+    let router = logs(&user, &repo, &["-s", "router", "-n", "1000"]);
+    assert!(!router.is_empty() && router.iter().all(|l| l.contains(" router: ")));
+    let paas = logs(&user, &repo, &["-s", "paas", "-n", "1000"]);
+    assert!(!paas.is_empty() && paas.iter().all(|l| l.contains(" paas[")));
+    let web = logs(&user, &repo, &["-p", "web", "-n", "1000"]);
+    assert!(!web.is_empty() && web.iter().all(|l| l.contains("[web.1]: ")));
+    let app_worker = logs(&user, &repo, &["-s", "app", "-p", "worker.1", "-n", "1000"]);
+    assert!(app_worker.iter().all(|l| l.contains(" app[worker.1]: ")));
+    assert_eq!(logs(&user, &repo, &["-n", "3"]).len(), 3);
+
+    // A redeploy, then paasd killed (SIGKILL) while the worker keeps printing, and restarted.
+    std::fs::write(repo.join("VERSION"), "2\n").unwrap();
+    user.commit_all(&repo, "redeploy");
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    std::thread::sleep(Duration::from_secs(2));
+    paasd.restart();
+    std::thread::sleep(Duration::from_secs(2));
+    let before_restart_lines = logs(&user, &repo, &["-n", "10000"]).len();
+    std::thread::sleep(Duration::from_secs(3));
+
+    let all = logs(&user, &repo, &["-p", "worker", "-n", "10000"]);
+    let ticks = counts(&all, "tick");
+    let tocks = counts(&all, "tock");
+    assert!(
+        ticks.len() >= 2,
+        "two worker containers (v3 and v4): {ticks:?}"
+    );
+    assert_complete(&ticks, "tick");
+    assert_complete(&tocks, "tock");
+    let text = logs(&user, &repo, &["-n", "10000"]).join("\n");
+    assert!(
+        text.contains("paas[api]: Release v1 created"),
+        "the first release's lines survive"
+    );
+    assert!(text.contains("paas[api]: Release v3 created"));
+    assert!(text.contains("paas[worker.1]: Process exited with status"));
+    assert!(logs(&user, &repo, &["-n", "10000"]).len() > before_restart_lines);
+
+    // Builds.
+    let builds = user.paas(&repo, &["builds"]).ok().stdout;
+    assert_eq!(builds.matches("succeeded").count(), 2, "{builds}");
+    let latest = user.paas(&repo, &["builds:output"]).ok().stdout;
+    assert!(latest.contains("-----> Building"), "{latest}");
+    assert!(latest.contains("deployed"), "{latest}");
+    let first_id = builds
+        .lines()
+        .filter(|l| l.contains("succeeded"))
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the first build's id")
+        .to_string();
+    let first = user.paas(&repo, &["builds:output", &first_id]).ok().stdout;
+    assert!(first.contains("-----> Building"), "{first}");
+    assert_ne!(first, latest);
+    user.paas(&repo, &["builds:output", "ffffffff"])
+        .fails_with_one_line();
+}
+
+#[test]
+fn logs_tail_shows_a_line_the_app_prints_within_a_second() {
+    let paasd = Paasd::start();
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "tail");
+    let mut child = user
+        .paas_command(&repo)
+        .args(["logs", "--tail", "-s", "app", "-p", "web", "-n", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("paas logs --tail");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<(Instant, String)>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_line = |probe: &str, limit: Duration| -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        while let Ok((at, line)) =
+            rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            seen.push(line.clone());
+            if line.contains(probe) {
+                return Some(at);
+            }
+        }
+        None
+    };
+    // The tail is connected once a first probe comes through.
+    let mut connected = false;
+    for n in 0..40 {
+        let probe = format!("/warmup-{n}");
+        assert_eq!(paasd.get_app(&app, &probe).0, 200);
+        if wait_line(&probe, Duration::from_millis(500)).is_some() {
+            connected = true;
+            break;
+        }
+    }
+    assert!(connected, "logs --tail never showed a line");
+    for n in 0..3 {
+        let probe = format!("/probe-{n}");
+        let started = Instant::now();
+        assert_eq!(paasd.get_app(&app, &probe).0, 200);
+        let at = wait_line(&probe, Duration::from_secs(5)).expect("the probe's line");
+        let took = at.duration_since(started);
+        assert!(
+            took < Duration::from_secs(1),
+            "the app's line took {took:?} to reach logs --tail"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // The filters hold on the live lines too: only the web process's own output.
+    assert!(
+        seen.iter().all(|l| l.contains(" app[web.1]: ")),
+        "{seen:#?}"
+    );
+}
