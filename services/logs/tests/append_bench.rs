@@ -1,0 +1,38 @@
+//! Not a test: measures appends per second to an app log's segment files (the same router
+//! line as `services/store/tests/log_append_bench.rs` inserts), for issue 9's choice of log
+//! store; ARCHITECTURE.md quotes both.
+//! Run: `cargo test -p paas-logs --test append_bench -- --ignored --nocapture`.
+
+use paas_logs::{LogEntry, LogKeeper, Source};
+use std::time::Instant;
+
+const LINES: usize = 200_000;
+
+#[test]
+#[ignore]
+fn segment_appends_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogKeeper::open(dir.path(), 8 * 1024 * 1024).unwrap();
+    let started = Instant::now();
+    for n in 0..LINES {
+        logs.append(
+            "shop",
+            LogEntry {
+                at_micros: n as i64,
+                source: Source::App,
+                process: Some("web.1".into()),
+                message: format!("at=info method=GET path=\"/items/{n}\" host=shop.example.com request_id=5f0c8a52-4a3e-4a8e-9a52-{n:012} fwd=\"10.0.0.1\" dyno=web.1 connect=0ms service=3ms status=200 bytes=512"),
+            },
+        )
+        .unwrap();
+    }
+    let rate = LINES as f64 / started.elapsed().as_secs_f64();
+    let size = logs.size("shop").unwrap();
+    println!(
+        "segment files: {rate:.0} lines/s, one write per line (8 MiB bound, {size} bytes kept)"
+    );
+    let started = Instant::now();
+    let last = logs.last("shop", 100, &Default::default()).unwrap();
+    println!("last 100 lines read in {:?}", started.elapsed());
+    assert_eq!(last.len(), 100);
+}
