@@ -274,3 +274,48 @@ fn logs_tail_shows_a_line_the_app_prints_within_a_second() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn a_running_build_is_followed_live_and_its_failure_is_kept() {
+    let paasd = Paasd::start_with(paas_e2e::PaasdOptions {
+        env: vec![("PAAS_BUILD_TIMEOUT".to_string(), "12".to_string())],
+        ..Default::default()
+    });
+    let user = User::admin(&paasd);
+    let repo = user.sample_repo("python-hanging-build");
+    let app = app_name("follow");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let pusher = {
+        let (home, repo) = (user.home.path().to_path_buf(), repo.clone());
+        std::thread::spawn(move || {
+            let mut git = std::process::Command::new("git");
+            git.current_dir(&repo)
+                .env("HOME", home)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .args(["push", "paas", "main"]);
+            git.output().expect("git push")
+        })
+    };
+    wait_for("a running build", Duration::from_secs(60), || {
+        user.paas(&repo, &["builds", "--json"])
+            .ok()
+            .stdout
+            .contains("\"pending\"")
+    });
+    let started = Instant::now();
+    let followed = user.paas(&repo, &["builds:output"]).ok().stdout;
+    let took = started.elapsed();
+    let push = pusher.join().expect("the push thread");
+    assert!(!push.status.success());
+    // It waited for the build to end (at its 12 s limit) and printed it all, failure included.
+    assert!(
+        took > Duration::from_secs(3),
+        "builds:output returned after {took:?}"
+    );
+    assert!(followed.contains("-----> Building"), "{followed}");
+    assert!(followed.contains("longer than its limit"), "{followed}");
+    let builds = user.paas(&repo, &["builds"]).ok().stdout;
+    assert!(builds.contains("failed"), "{builds}");
+    let log = logs(&user, &repo, &["-s", "paas", "-n", "1000"]).join("\n");
+    assert!(log.contains("paas[build]:  !     "), "{log}");
+}
