@@ -22,6 +22,7 @@ pub use config::ApiConfig;
 pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use routes::drains::start_all as start_drains;
 pub use routes::router_feed::VersionedTable;
 pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;
 pub use signin::SigninConfig;
@@ -124,6 +125,24 @@ pub fn router(state: Arc<ApiState>) -> Router {
             delete(routes::routing::remove_domain),
         )
         .route("/api/router/table", get(routes::router_feed::table))
+        .route("/metrics", get(routes::metrics::prometheus))
+        .route("/api/apps/{app}/metrics", get(routes::metrics::series))
+        .route(
+            "/api/apps/{app}/drains",
+            get(routes::drains::list_drains).post(routes::drains::add_drain),
+        )
+        .route(
+            "/api/apps/{app}/drains/{url}",
+            delete(routes::drains::remove_drain),
+        )
+        .route(
+            "/api/apps/{app}/telemetry",
+            get(routes::drains::list_telemetry).post(routes::drains::add_telemetry),
+        )
+        .route(
+            "/api/apps/{app}/telemetry/{url}",
+            delete(routes::drains::remove_telemetry),
+        )
         .route(
             "/api/apps/{app}/maintenance",
             get(routes::routing::maintenance).patch(routes::routing::set_maintenance),

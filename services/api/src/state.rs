@@ -9,6 +9,7 @@ use paas_router::RouteTableHandle;
 use paas_runtime::ContainerRuntime;
 use paas_scheduler::Scheduler;
 use paas_store::Store;
+use paas_telemetry::Telemetry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,8 @@ pub struct ApiState {
     pub config: ApiConfig,
     /// The app logs (build output, platform events, `paas logs`).
     pub logs: LogKeeper,
+    /// Metrics, log drains and OTLP exports (paasd starts their tasks).
+    pub telemetry: Telemetry,
     pub pushes: PushGrants,
     /// Sign-in failure limits and the password hashing pool.
     pub signin: SigninGuard,
@@ -47,6 +50,7 @@ impl ApiState {
             routes,
             config,
             logs,
+            telemetry: Telemetry::default(),
             pushes: PushGrants::default(),
             push_locks: Mutex::new(HashMap::new()),
         })

@@ -142,6 +142,28 @@ pub enum Command {
     /// Print a build's output (default: the latest); a running build is followed until it ends
     #[command(name = "builds:output")]
     BuildsOutput(BuildOutputArgs),
+    /// Show the app's last hour: requests by status class, latency percentiles, bytes, CPU
+    /// and memory
+    #[command(name = "metrics")]
+    Metrics(ConfigArgs),
+    /// List the app's log drains with what each delivered and lost
+    #[command(name = "drains", alias = "drains:list")]
+    Drains(ConfigArgs),
+    /// Send the app's log to a drain: syslog+tcp://HOST:PORT or an https:// URL
+    #[command(name = "drains:add")]
+    DrainsAdd(DrainArgs),
+    /// Stop sending the app's log to a drain
+    #[command(name = "drains:remove")]
+    DrainsRemove(DrainArgs),
+    /// List the app's OpenTelemetry (OTLP/HTTP) exports
+    #[command(name = "telemetry", alias = "telemetry:list")]
+    Telemetry(ConfigArgs),
+    /// Export the app's logs and metrics to an OTLP/HTTP collector (its base URL)
+    #[command(name = "telemetry:add")]
+    TelemetryAdd(DrainArgs),
+    /// Stop exporting to an OTLP/HTTP collector
+    #[command(name = "telemetry:remove")]
+    TelemetryRemove(DrainArgs),
     /// List who has access to an app
     #[command(name = "access")]
     Access(AccessArgs),
@@ -310,6 +332,15 @@ pub struct DomainArgs {
     /// Host name, e.g. www.example.com or *.example.com
     #[arg(value_name = "HOST")]
     pub hostname: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// Drain URL (syslog+tcp://HOST:PORT, https://...) or OTLP collector URL
+    #[arg(value_name = "URL")]
+    pub url: String,
     #[command(flatten)]
     pub target: AppArgs,
 }

@@ -14,6 +14,7 @@ pub mod process_size;
 pub mod procfile;
 pub mod release;
 pub mod run;
+pub mod telemetry;
 
 pub use app_name::{AppName, AppNameError};
 pub use build_method::{BuildMethod, BuildMethodError, PORT_LABEL};

@@ -57,6 +57,12 @@ pub struct Config {
     /// Router: seconds a request waits for a web process when none is ready.
     #[serde(alias = "router_hold")]
     pub router_hold_secs: u64,
+    /// Metrics: seconds between two readings of every process's CPU and memory.
+    #[serde(alias = "stats_interval")]
+    pub stats_interval_secs: u64,
+    /// Seconds between two OTLP metrics exports (`paas telemetry:add`).
+    #[serde(alias = "otlp_interval")]
+    pub otlp_interval_secs: u64,
     /// `tracing` filter, e.g. `info` or `paas_scheduler=debug`.
     pub log: String,
     /// Bytes each app's log keeps on disk (oldest lines dropped first).
@@ -119,6 +125,8 @@ impl Default for Config {
             router_timeout_secs: 30,
             router_idle_timeout_secs: 55,
             router_hold_secs: 10,
+            stats_interval_secs: 15,
+            otlp_interval_secs: 60,
             log: "info".to_string(),
             app_log_max_bytes: 8 * 1024 * 1024,
             log_file: None,
@@ -207,6 +215,17 @@ impl Config {
             self.health_timeout_secs = v
                 .parse()
                 .with_context(|| format!("PAAS_HEALTH_TIMEOUT {v:?} is not a number of seconds"))?;
+        }
+        for (name, field) in [
+            ("PAAS_STATS_INTERVAL", &mut self.stats_interval_secs),
+            ("PAAS_OTLP_INTERVAL", &mut self.otlp_interval_secs),
+        ] {
+            if let Some(v) = env(name) {
+                *field =
+                    v.parse().ok().filter(|secs| *secs > 0).with_context(|| {
+                        format!("{name} {v:?} is not a number of seconds above 0")
+                    })?;
+            }
         }
         if let Some(v) = env("PAAS_RECONCILE_INTERVAL") {
             self.reconcile_interval_secs =
@@ -509,6 +528,8 @@ mod tests {
             ("router_timeout", "12"),
             ("router_idle_timeout", "13"),
             ("router_hold", "14"),
+            ("stats_interval", "16"),
+            ("otlp_interval", "17"),
             ("log", "\"debug\""),
             ("app_log_max_bytes", "65536"),
             ("log_file", "\"/var/log/paasd.log\""),
@@ -559,6 +580,8 @@ mod tests {
         assert_eq!(config.health_timeout_secs, 7);
         assert_eq!(config.stop_grace_secs, 3);
         assert_eq!(config.reconcile_interval_secs, 11);
+        assert_eq!(config.stats_interval_secs, 16);
+        assert_eq!(config.otlp_interval_secs, 17);
         assert_eq!(
             (
                 config.router_connect_timeout_secs,

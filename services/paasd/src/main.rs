@@ -14,6 +14,7 @@ mod private_files;
 mod router_process;
 mod serve;
 mod stacks;
+mod telemetry;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -189,7 +189,20 @@ pub async fn run() -> anyhow::Result<()> {
     // observer in this list, in order (request metrics add theirs here). Observers must not
     // block; the router never waits for any of this (a full channel drops and counts).
     let (record_sink, record_source) = record_channel(ROUTER_RECORD_BACKLOG);
-    let record_observers: Vec<Arc<dyn RecordObserver>> = Vec::new();
+    let telemetry = api_state.telemetry.clone();
+    let record_observers: Vec<Arc<dyn RecordObserver>> = vec![Arc::new(
+        crate::telemetry::MetricsObserver(telemetry.metrics.clone()),
+    )];
+    crate::telemetry::start(
+        &telemetry,
+        store.as_ref(),
+        runtime.clone(),
+        &logs,
+        &config,
+        &instance_id,
+    )
+    .await
+    .context("cannot start the log drains and metrics")?;
     tokio::spawn(keep_router_records(
         logs.clone(),
         record_source,

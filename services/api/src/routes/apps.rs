@@ -131,6 +131,8 @@ pub async fn destroy(
     if let Err(e) = state.logs.forget(&app.name) {
         tracing::warn!(app = %app.name, "could not delete the app's log: {e}");
     }
+    state.telemetry.drains.forget_app(&app.name);
+    state.telemetry.metrics.lock().forget(&app.name);
     for image in images {
         if let Err(e) = state.runtime.remove_image(&image).await {
             tracing::warn!(app = %app.name, "could not remove image {image}: {e}");

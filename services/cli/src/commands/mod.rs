@@ -8,7 +8,9 @@ mod authorizations;
 mod builder;
 mod buildpacks;
 mod config_vars;
+mod drains;
 mod logs;
+mod metrics;
 mod processes;
 mod releases;
 mod routing;
@@ -66,6 +68,13 @@ pub fn run(command: Command) -> Result<()> {
         Command::Logs(args) => logs::logs(args),
         Command::Builds(args) => logs::builds(args),
         Command::BuildsOutput(args) => logs::build_output(args),
+        Command::Metrics(args) => metrics::show(args),
+        Command::Drains(args) => drains::list(args, drains::Kind::Log),
+        Command::DrainsAdd(args) => drains::add(args, drains::Kind::Log),
+        Command::DrainsRemove(args) => drains::remove(args, drains::Kind::Log),
+        Command::Telemetry(args) => drains::list(args, drains::Kind::Otlp),
+        Command::TelemetryAdd(args) => drains::add(args, drains::Kind::Otlp),
+        Command::TelemetryRemove(args) => drains::remove(args, drains::Kind::Otlp),
         Command::Access(args) => access::list(args),
         Command::AccessAdd(args) => access::add(args),
         Command::AccessRemove(args) => access::remove(args),

@@ -1,0 +1,86 @@
+//! Wiring of metrics, drains and OTLP export into paasd: the router records' observer that
+//! feeds the metrics, the task that forwards every app log line from the log keeper's live
+//! feed to the app's drains (`Drains::offer` never waits: each drain has its own queue), the
+//! process stats sampler, the OTLP metrics export, and the drains stored in the database
+//! started at boot.
+
+use crate::config::Config;
+use paas_logs::{AppLine, LogKeeper, RecordObserver};
+use paas_router::RequestRecord;
+use paas_runtime::ContainerRuntime;
+use paas_store::Store;
+use paas_telemetry::{Line, MetricsHandle, Telemetry};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Counts every router record in the metrics (on the router records' task).
+pub struct MetricsObserver(pub MetricsHandle);
+
+impl RecordObserver for MetricsObserver {
+    fn observe(&self, record: &RequestRecord) {
+        self.0.observe(record);
+    }
+}
+
+/// A log line as the drains take it.
+fn drain_line(line: &AppLine) -> Line {
+    Line {
+        app: line.app.clone(),
+        at_micros: line.entry.at_micros,
+        source: line.entry.source.as_str().to_string(),
+        process: line.entry.process.clone(),
+        message: line.entry.message.clone(),
+    }
+}
+
+/// Lines the forwarder missed because it fell behind the live feed (should stay 0).
+static FORWARDER_SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Hands every line of every app's log to that app's drains until the log keeper is gone.
+async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
+    let mut feed = logs.subscribe();
+    loop {
+        match feed.recv().await {
+            Ok(line) => telemetry.drains.offer(drain_line(&line)),
+            Err(RecvError::Lagged(n)) => {
+                let total = FORWARDER_SKIPPED.fetch_add(n, Ordering::Relaxed) + n;
+                tracing::warn!("the drains' forwarder skipped {n} log lines ({total} in all)");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Starts the stored drains and the telemetry tasks.
+pub async fn start(
+    telemetry: &Telemetry,
+    store: &dyn Store,
+    runtime: Arc<dyn ContainerRuntime>,
+    logs: &LogKeeper,
+    config: &Config,
+    instance_id: &str,
+) -> anyhow::Result<()> {
+    telemetry
+        .drains
+        .set_ca_bundle(config.ca_bundle().as_deref().map(Path::new));
+    let started = paas_api::start_drains(store, &telemetry.drains).await?;
+    if started > 0 {
+        tracing::info!("{started} log drain(s) and OTLP export(s) started");
+    }
+    tokio::spawn(forward_lines(logs.clone(), telemetry.clone()));
+    tokio::spawn(paas_telemetry::sampler::sample_processes(
+        runtime,
+        instance_id.to_string(),
+        telemetry.metrics.clone(),
+        Duration::from_secs(config.stats_interval_secs),
+    ));
+    tokio::spawn(paas_telemetry::otlp::export_metrics(
+        telemetry.metrics.clone(),
+        telemetry.drains.clone(),
+        Duration::from_secs(config.otlp_interval_secs),
+    ));
+    Ok(())
+}
