@@ -97,6 +97,13 @@ fn deploy_sample(sample: &str) {
 
     let push = user.git(&repo, &["push", "paas", "main"]);
     let output = &push.stderr;
+    for line in expect["output"].as_array().into_iter().flatten() {
+        let line = line.as_str().expect("output lines are strings");
+        assert!(
+            output.lines().any(|l| l.contains(line)),
+            "{sample}: expected a line with {line:?} in:\n{output}"
+        );
+    }
     if let Some(error) = text("error") {
         assert!(
             !push.success,
@@ -119,13 +126,6 @@ fn deploy_sample(sample: &str) {
         return;
     }
     assert!(push.success, "{sample}: push failed:\n{output}");
-    for line in expect["output"].as_array().into_iter().flatten() {
-        let line = line.as_str().expect("output lines are strings");
-        assert!(
-            output.lines().any(|l| l.contains(line)),
-            "{sample}: expected a line with {line:?} in:\n{output}"
-        );
-    }
     let buildpack = text("buildpack").expect("buildpack");
     assert!(
         output.contains(&format!("remote: -----> {buildpack} app detected")),
