@@ -145,14 +145,44 @@ impl LogKeeper {
     /// `append`, and a failure goes to paasd's own log (counted, never the line itself).
     pub fn record(&self, app: &str, entry: LogEntry) {
         if let Err(e) = self.append(app, entry) {
-            let n = self.inner.failed_appends.fetch_add(1, Ordering::Relaxed);
-            if n.is_power_of_two() || n == 0 {
-                tracing::warn!(
-                    app,
-                    "could not append to the app's log ({} so far): {e}",
-                    n + 1
-                );
-            }
+            self.failed(app, e);
+        }
+    }
+
+    /// Appends lines to `app`'s log with one write (per segment), and offers each to the
+    /// live feed, in order.
+    pub fn append_batch(&self, app: &str, entries: Vec<LogEntry>) -> Result<(), LogError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let log = self.app(app)?;
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        let lines: Vec<String> = entries.iter().map(LogEntry::to_string).collect();
+        log.append_lines(lines.iter().map(String::as_str))?;
+        for entry in entries {
+            let _ = self.inner.live.send(Arc::new(AppLine {
+                app: app.to_string(),
+                entry,
+            }));
+        }
+        Ok(())
+    }
+
+    /// `append_batch`, and a failure goes to paasd's own log (counted, never the lines).
+    pub fn record_batch(&self, app: &str, entries: Vec<LogEntry>) {
+        if let Err(e) = self.append_batch(app, entries) {
+            self.failed(app, e);
+        }
+    }
+
+    fn failed(&self, app: &str, e: LogError) {
+        let n = self.inner.failed_appends.fetch_add(1, Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!(
+                app,
+                "could not append to the app's log ({} so far): {e}",
+                n + 1
+            );
         }
     }
 

@@ -1,12 +1,16 @@
-//! The router's per-request records: each becomes a `router` line in its app's log and is
-//! handed, by reference, to every other `RecordObserver` (request metrics). This is the one
-//! fan-out point for router records; paasd's `serve.rs` builds the observer list.
+//! The router's per-request records: each becomes a `router` line in its app's log (the records
+//! waiting are written together, one write per app) and is then handed, by reference, to every
+//! other `RecordObserver` (request metrics). This is the one fan-out point for router records;
+//! paasd's `serve.rs` builds the observer list.
 
 use crate::entry::{LogEntry, Source};
 use crate::LogKeeper;
 use paas_router::{RecordSource, RequestRecord};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
+
+/// Most records stored with one write per app.
+const BATCH: usize = 256;
 
 /// Something that wants every router record (after it is in the app's log). Called on the
 /// log keeper's task for every request: it must not block (count, or `try_send` onward).
@@ -39,11 +43,33 @@ pub async fn keep_router_records(
 ) {
     let mut reported_drops = 0;
     let mut last_report = tokio::time::Instant::now();
-    while let Some(record) = source.rx.recv().await {
-        logs.record(&record.app, router_entry(&record));
-        for observer in &observers {
-            observer.observe(&record);
+    let mut batch: Vec<RequestRecord> = Vec::with_capacity(BATCH);
+    while let Some(first) = source.rx.recv().await {
+        // What else is waiting goes with it: one write per app instead of one per request.
+        batch.push(first);
+        while batch.len() < BATCH {
+            match source.rx.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
         }
+        let mut per_app: Vec<(&str, Vec<LogEntry>)> = Vec::new();
+        for record in &batch {
+            let entry = router_entry(record);
+            match per_app.iter_mut().find(|(app, _)| *app == record.app) {
+                Some((_, entries)) => entries.push(entry),
+                None => per_app.push((&record.app, vec![entry])),
+            }
+        }
+        for (app, entries) in per_app {
+            logs.record_batch(app, entries);
+        }
+        for record in &batch {
+            for observer in &observers {
+                observer.observe(record);
+            }
+        }
+        batch.clear();
         if last_report.elapsed() >= Duration::from_secs(60) {
             let dropped = source.dropped();
             if dropped > reported_drops {

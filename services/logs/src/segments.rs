@@ -68,14 +68,41 @@ impl AppSegments {
 
     /// Appends one line (`line` without its newline).
     pub(crate) fn append(&mut self, line: &str) -> Result<(), LogError> {
-        let needs_new = match self.segments.back() {
-            None => true,
-            Some((_, size)) => *size >= self.segment_bytes(),
-        };
-        if needs_new {
-            let seq = self.segments.back().map(|(s, _)| s + 1).unwrap_or(1);
-            self.segments.push_back((seq, 0));
-            self.active = None;
+        self.append_lines([line])
+    }
+
+    /// Appends lines (without their newlines) with one `write` per segment they land in.
+    pub(crate) fn append_lines<'a>(
+        &mut self,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), LogError> {
+        let mut pending: Vec<u8> = Vec::new();
+        for line in lines {
+            let full = match self.segments.back() {
+                None => true,
+                Some((_, size)) => *size >= self.segment_bytes(),
+            };
+            if full {
+                self.write_pending(&mut pending)?;
+                let seq = self.segments.back().map(|(s, _)| s + 1).unwrap_or(1);
+                self.segments.push_back((seq, 0));
+                self.active = None;
+                self.trim()?;
+            }
+            pending.extend_from_slice(line.as_bytes());
+            pending.push(b'\n');
+            if let Some((_, size)) = self.segments.back_mut() {
+                *size += line.len() as u64 + 1;
+            }
+        }
+        self.write_pending(&mut pending)?;
+        self.trim()
+    }
+
+    /// Writes `pending` to the newest segment (opening it when needed) and empties it.
+    fn write_pending(&mut self, pending: &mut Vec<u8>) -> Result<(), LogError> {
+        if pending.is_empty() {
+            return Ok(());
         }
         if self.active.is_none() {
             let seq = self.segments.back().map(|(s, _)| *s).unwrap_or(1);
@@ -87,17 +114,12 @@ impl AppSegments {
                 .map_err(|e| LogError::io(&path, e))?;
             self.active = Some(file);
         }
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
         if let Some(file) = self.active.as_mut() {
-            file.write_all(&bytes)
+            file.write_all(pending)
                 .map_err(|e| LogError::io(&self.dir, e))?;
         }
-        if let Some((_, size)) = self.segments.back_mut() {
-            *size += bytes.len() as u64;
-        }
-        self.trim()
+        pending.clear();
+        Ok(())
     }
 
     /// Deletes the oldest segments while the folder holds more than the bound.
@@ -215,6 +237,35 @@ mod tests {
             "{} lines kept",
             all.len()
         );
+        let first = all.len();
+        for (i, entry) in all.iter().enumerate() {
+            assert_eq!(entry.at_micros, (1000 - first + i) as i64);
+        }
+    }
+
+    #[test]
+    fn a_batch_keeps_the_bound_and_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let max = 4096;
+        let mut log = AppSegments::open(dir.path().join("a"), max).unwrap();
+        for batch in 0..20 {
+            let lines: Vec<String> = (batch * 50..(batch + 1) * 50).map(line).collect();
+            log.append_lines(lines.iter().map(String::as_str)).unwrap();
+            let on_disk: u64 = std::fs::read_dir(dir.path().join("a"))
+                .unwrap()
+                .map(|f| f.unwrap().metadata().unwrap().len())
+                .sum();
+            assert!(
+                on_disk <= max + 100,
+                "{on_disk} bytes on disk after batch {batch}"
+            );
+            assert_eq!(on_disk, log.total_bytes());
+        }
+        let all = log
+            .snapshot()
+            .unwrap()
+            .last(usize::MAX, &Filter::default(), dir.path())
+            .unwrap();
         let first = all.len();
         for (i, entry) in all.iter().enumerate() {
             assert_eq!(entry.at_micros, (1000 - first + i) as i64);

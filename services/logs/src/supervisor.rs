@@ -29,6 +29,8 @@ const INDEX: &str = "paas.index";
 const VERSION: &str = "paas.version";
 /// Roles whose output belongs in the app's log: long-running processes and release phases.
 const FOLLOWED_ROLES: [&str; 2] = ["process", "release"];
+/// Most lines stored with one write.
+const BATCH: usize = 256;
 /// How often the containers are listed (events cover the time between).
 const LIST_EVERY: Duration = Duration::from_secs(5);
 
@@ -246,22 +248,26 @@ impl Supervisor {
             let reader =
                 tokio::spawn(async move { runtime.follow_logs(&container, since, sink).await });
             while let Some(first) = lines.recv().await {
-                // What else has arrived is stored too, then the cursor journalled once.
+                // What else has arrived is stored with it (one write), then the cursor
+                // journalled once.
                 let mut at = first.at_nanos;
+                let mut batch = Vec::new();
                 let mut next = Some(first);
                 while let Some(line) = next {
                     at = line.at_nanos;
-                    this.logs.record(
-                        &process.app,
-                        LogEntry {
-                            at_micros: line.at_nanos.div_euclid(1000),
-                            source: Source::App,
-                            process: Some(process.dyno.clone()),
-                            message: line.text,
-                        },
-                    );
-                    next = lines.try_recv().ok();
+                    batch.push(LogEntry {
+                        at_micros: line.at_nanos.div_euclid(1000),
+                        source: Source::App,
+                        process: Some(process.dyno.clone()),
+                        message: line.text,
+                    });
+                    next = if batch.len() < BATCH {
+                        lines.try_recv().ok()
+                    } else {
+                        None
+                    };
                 }
+                this.logs.record_batch(&process.app, batch);
                 this.advance(&id, at);
             }
             match reader.await {

@@ -36,3 +36,40 @@ fn segment_appends_per_second() {
     println!("last 100 lines read in {:?}", started.elapsed());
     assert_eq!(last.len(), 100);
 }
+
+/// The whole path of the router's records (channel, Heroku line, batched append, live feed):
+/// CPU per record on the log keeper's task.
+#[tokio::test(flavor = "current_thread")]
+#[ignore]
+async fn router_records_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogKeeper::open(dir.path(), 8 * 1024 * 1024).unwrap();
+    const RECORDS: usize = 200_000;
+    let (sink, source) = paas_router::record_channel(RECORDS);
+    for n in 0..RECORDS {
+        sink.offer(paas_router::RequestRecord {
+            app: "shop".into(),
+            at: std::time::SystemTime::now(),
+            method: "GET".into(),
+            path: format!("/items/{n}"),
+            host: "shop.example.com".into(),
+            request_id: format!("5f0c8a52-4a3e-4a8e-9a52-{n:012}"),
+            client: "10.0.0.1".parse().unwrap(),
+            dyno: Some("web.1".into()),
+            connect_ms: 0,
+            service_ms: 3,
+            status: 200,
+            bytes: Some(512),
+            error: None,
+        });
+    }
+    drop(sink);
+    let started = Instant::now();
+    paas_logs::keep_router_records(logs, source, Vec::new()).await;
+    let took = started.elapsed();
+    println!(
+        "router records: {:.0} records/s, {:.2} us each (batched appends)",
+        RECORDS as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1e6 / RECORDS as f64
+    );
+}
