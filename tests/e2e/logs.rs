@@ -149,6 +149,10 @@ fn one_log_keeps_every_source_in_order_through_a_redeploy_and_a_paasd_restart() 
         !paasd.log().contains("path=\"/first-request\""),
         "request lines are no longer in paasd's own log"
     );
+    assert!(
+        !paasd.log().contains('\x1b'),
+        "no colour codes when paasd's stderr is not a terminal"
+    );
 
     // Filters.
     let router = logs(&user, &repo, &["-s", "router", "-n", "1000"]);
@@ -197,8 +201,7 @@ fn one_log_keeps_every_source_in_order_through_a_redeploy_and_a_paasd_restart() 
     assert!(latest.contains("deployed"), "{latest}");
     let first_id = builds
         .lines()
-        .filter(|l| l.contains("succeeded"))
-        .last()
+        .rfind(|l| l.contains("succeeded"))
         .and_then(|l| l.split_whitespace().next())
         .expect("the first build's id")
         .to_string();
@@ -318,4 +321,47 @@ fn a_running_build_is_followed_live_and_its_failure_is_kept() {
     assert!(builds.contains("failed"), "{builds}");
     let log = logs(&user, &repo, &["-s", "paas", "-n", "1000"]).join("\n");
     assert!(log.contains("paas[build]:  !     "), "{log}");
+}
+
+#[test]
+fn a_separate_routers_requests_reach_the_app_log() {
+    let paasd = Paasd::start();
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "sep");
+    let port = paas_e2e::free_port();
+    let mut router = std::process::Command::new(paas_e2e::binary("paasd"))
+        .args(["router", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--control", &paasd.url(), "--data"])
+        .arg(paasd.data.path())
+        .env_remove("PAAS_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("paasd router starts");
+    let through = |path: &str| {
+        paas_e2e::curl(&[
+            "-s",
+            "-H",
+            &format!("Host: {app}.localhost"),
+            &format!("http://127.0.0.1:{port}{path}"),
+        ])
+        .0
+    };
+    wait_for(
+        "the separate router to serve",
+        Duration::from_secs(30),
+        || through("/warmup") == 200,
+    );
+    assert_eq!(through("/via-the-separate-router"), 200);
+    wait_for(
+        "the separate router's line in the app log",
+        Duration::from_secs(10),
+        || {
+            logs(&user, &repo, &["-s", "router"])
+                .iter()
+                .any(|l| l.contains("path=\"/via-the-separate-router\""))
+        },
+    );
+    let _ = router.kill();
+    let _ = router.wait();
 }

@@ -125,6 +125,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             delete(routes::routing::remove_domain),
         )
         .route("/api/router/table", get(routes::router_feed::table))
+        .route("/api/router/records", post(routes::router_records::receive))
         .route("/metrics", get(routes::metrics::prometheus))
         .route("/api/apps/{app}/metrics", get(routes::metrics::series))
         .route(

@@ -17,7 +17,7 @@ mod supervisor;
 
 pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
-pub use records::{keep_router_records, RecordObserver};
+pub use records::{keep_router_records, keep_shipped_records, RecordObserver, ShippedRecord};
 pub use supervisor::Supervisor;
 
 use segments::AppSegments;

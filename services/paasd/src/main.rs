@@ -12,6 +12,7 @@ mod interrupted;
 mod own_log;
 mod private_files;
 mod router_process;
+mod router_records;
 mod serve;
 mod stacks;
 mod telemetry;

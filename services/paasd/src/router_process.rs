@@ -64,8 +64,15 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     tokio::spawn(follow_control_plane(
         routes.clone(),
         control.clone(),
-        token,
+        token.clone(),
         table_file,
+    ));
+    // Its request records go to the control plane, which keeps them in the apps' logs.
+    let (record_sink, record_source) = paas_router::record_channel(crate::router_records::BACKLOG);
+    tokio::spawn(crate::router_records::ship(
+        control.clone(),
+        token,
+        record_source,
     ));
 
     let listener = TcpListener::bind(&options.listen)
@@ -79,7 +86,7 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     });
     let dispatch = Arc::new(Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(routes, crate::serve::proxy_config(&config)),
+        proxy: Proxy::new(routes, crate::serve::proxy_config(&config)).with_records(record_sink),
         api,
         local_port: local.port(),
     });
