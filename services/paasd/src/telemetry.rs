@@ -44,7 +44,7 @@ async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
     let mut feed = logs.subscribe();
     loop {
         match feed.recv().await {
-            Ok(line) => telemetry.drains.offer(drain_line(&line)),
+            Ok(line) => telemetry.drains.offer_with(&line.app, || drain_line(&line)),
             Err(RecvError::Lagged(n)) => {
                 let total = FORWARDER_SKIPPED.fetch_add(n, Ordering::Relaxed) + n;
                 tracing::warn!("the drains' forwarder skipped {n} log lines ({total} in all)");

@@ -81,6 +81,11 @@ impl Histogram {
         self.buckets.last().map(|&(b, _)| highest_in(b))
     }
 
+    /// Gives back spare capacity (a minute that is over keeps only what it holds).
+    pub fn shrink_to_fit(&mut self) {
+        self.buckets.shrink_to_fit();
+    }
+
     /// Bytes this histogram holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<(u16, u32)>()

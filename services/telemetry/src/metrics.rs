@@ -93,6 +93,10 @@ impl AppMetrics {
                 }
             }
             _ => {
+                if let Some(previous) = self.minutes.back_mut() {
+                    previous.latency.shrink_to_fit();
+                    previous.processes.shrink_to_fit();
+                }
                 self.minutes.push_back(Minute {
                     minute,
                     ..Minute::default()
@@ -488,6 +492,41 @@ mod tests {
         // A day later with nothing new, the app is forgotten.
         m.prune(T0 + 2880 * 60 + 86_400);
         assert!(m.apps().is_empty());
+    }
+
+    /// A hundred busy apps for a whole day (every minute 20 requests over 20 latency
+    /// buckets, two processes sampled four times): the aggregator's memory, reported.
+    #[test]
+    fn a_hundred_busy_apps_for_a_day_stay_bounded() {
+        let mut m = Metrics::default();
+        for app in 0..100 {
+            let name = format!("app-{app}");
+            for minute in 0..1440i64 {
+                let at = T0 + minute * 60;
+                for i in 0..20u64 {
+                    m.record_request(&name, at, 200, 40 + i * 3, 1000);
+                }
+                for dyno in ["web.1", "web.2"] {
+                    for s in 0..4 {
+                        let now = ProcessNow {
+                            cpu_percent: 1.0,
+                            memory_bytes: 1 << 26,
+                            memory_limit_bytes: None,
+                            at: at + s * 15,
+                        };
+                        m.sample_process(&name, dyno, at + s * 15, now);
+                    }
+                }
+            }
+        }
+        let bytes = m.heap_bytes();
+        eprintln!("100 apps x 1440 busy minutes: {} MiB", bytes >> 20);
+        assert!(bytes < 64 << 20, "{bytes}");
+        // Another day on top costs nothing more: the oldest minutes go.
+        for minute in 1440..1500i64 {
+            m.record_request("app-0", T0 + minute * 60, 200, 5, 1);
+        }
+        assert_eq!(m.apps["app-0"].minutes.len(), 1440);
     }
 
     #[test]
