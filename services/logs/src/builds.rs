@@ -1,5 +1,5 @@
-//! Each build's output, kept whole in a file of its own (`<dir>/builds/<app>/<build id>.log`,
-//! the newest `MAX_BUILD_OUTPUTS` per app) for `paas builds:output`, and copied line by line
+//! Each build's output, kept in a file of its own (`<dir>/builds/<app>/<build id>.log`, up to
+//! `MAX_BUILD_OUTPUT_BYTES`, the newest `MAX_BUILD_OUTPUTS` per app) for `paas builds:output`, and copied line by line
 //! into the app's log as `paas[build]`. `tee` puts it between a build and the pushing client.
 
 use crate::entry::{LogEntry, Source};
@@ -13,12 +13,16 @@ use uuid::Uuid;
 
 /// Build outputs kept per app; older ones are deleted when a build starts.
 pub const MAX_BUILD_OUTPUTS: usize = 50;
+/// Bytes of one build's output kept in its file; the rest still reaches the client and the
+/// app's log.
+pub const MAX_BUILD_OUTPUT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Where one build's output goes.
 pub struct BuildOutput {
     keeper: LogKeeper,
     app: String,
-    file: Mutex<File>,
+    /// The file and how many bytes it holds.
+    file: Mutex<(File, u64)>,
 }
 
 impl LogKeeper {
@@ -46,7 +50,7 @@ impl LogKeeper {
         Ok(Arc::new(BuildOutput {
             keeper: self.clone(),
             app: app.to_string(),
-            file: Mutex::new(file),
+            file: Mutex::new((file, 0)),
         }))
     }
 
@@ -104,9 +108,24 @@ impl BuildOutput {
     pub fn line(&self, text: &str) {
         let text = text.trim_end_matches(['\n', '\r']);
         {
-            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = writeln!(file, "{text}") {
-                tracing::warn!(app = self.app, "could not keep the build's output: {e}");
+            let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            let (file, written) = &mut *guard;
+            if *written < MAX_BUILD_OUTPUT_BYTES {
+                let fits = *written + (text.len() as u64) < MAX_BUILD_OUTPUT_BYTES;
+                let line = if fits {
+                    format!("{text}\n")
+                } else {
+                    "-----> (the rest of this build's output is in the app's log only)\n"
+                        .to_string()
+                };
+                if let Err(e) = file.write_all(line.as_bytes()) {
+                    tracing::warn!(app = self.app, "could not keep the build's output: {e}");
+                }
+                *written = if fits {
+                    *written + line.len() as u64
+                } else {
+                    MAX_BUILD_OUTPUT_BYTES
+                };
             }
         }
         self.keeper

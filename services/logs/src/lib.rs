@@ -15,7 +15,7 @@ mod records;
 mod segments;
 mod supervisor;
 
-pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS};
+pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS, MAX_BUILD_OUTPUT_BYTES};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
 pub use records::{keep_router_records, keep_shipped_records, RecordObserver, ShippedRecord};
 pub use supervisor::Supervisor;

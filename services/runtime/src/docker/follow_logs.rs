@@ -2,7 +2,8 @@
 //! from `since` on (from the container's start when there is none), while the container runs.
 //! Each frame of the engine's stream is one log entry prefixed by its timestamp; an entry
 //! not ended by a newline (a line longer than the engine's 16 KiB entries, or the last one
-//! before exit) is joined with the entries that follow it on the same stream.
+//! before exit) is joined with the entries that follow it on the same stream, up to
+//! `MAX_LINE_BYTES`.
 
 use super::{errors, DockerRuntime};
 use crate::log_line::{parse_engine_timestamp, LogLine, LogStream};
@@ -10,6 +11,9 @@ use crate::Result;
 use bollard::container::{LogOutput, LogsOptions};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+
+/// Longest line kept whole; a longer one is cut into lines of about this size.
+pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// A line being assembled from entries of one stream: its first entry's time and its bytes.
 #[derive(Debug, Default)]
@@ -32,7 +36,8 @@ impl Partial {
             }
             None => {
                 self.bytes.extend_from_slice(body);
-                None
+                // A line that never ends is cut, so it cannot take unbounded memory.
+                (self.bytes.len() >= MAX_LINE_BYTES).then(|| self.take(stream))
             }
         }
     }
@@ -143,5 +148,16 @@ mod tests {
             .is_none());
         assert_eq!(p.finish(LogStream::Stdout).unwrap().text, "end");
         assert_eq!(p.finish(LogStream::Stdout), None);
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut() {
+        let mut p = Partial::default();
+        let chunk = format!("1970-01-01T00:00:01Z {}", "x".repeat(16 * 1024));
+        let cut: Vec<LogLine> = (0..8)
+            .filter_map(|_| p.push(chunk.as_bytes(), LogStream::Stdout))
+            .collect();
+        assert_eq!(cut.len(), 2);
+        assert!(cut.iter().all(|l| l.text.len() == MAX_LINE_BYTES));
     }
 }
