@@ -116,7 +116,9 @@ fn domains_maintenance_and_requests_held_through_a_restart() {
     };
     assert_eq!(status, 503);
     assert!(body.contains("H14"), "{body}");
-    assert!(paasd.log().contains("code=H14"), "{}", paasd.log());
+    // The router's error line is in the app's log (no longer in paasd's own).
+    let log = user.paas(&repo, &["logs", "-s", "router"]).ok().stdout;
+    assert!(log.contains("router: at=error code=H14"), "{log}");
 }
 
 /// A `paasd router` child process, killed on drop.
