@@ -73,3 +73,52 @@ async fn router_records_per_second() {
         took.as_secs_f64() * 1e6 / RECORDS as f64
     );
 }
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Memory of the log store for 100 apps whose logs are full: what stays in memory is one open
+/// segment and a little bookkeeping per app, and the live feed's ring (8,192 lines), whatever
+/// the size on disk.
+#[test]
+#[ignore]
+fn memory_for_a_hundred_full_app_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogKeeper::open(dir.path(), 256 * 1024).unwrap();
+    let mut feed = logs.subscribe();
+    let before = rss_kib();
+    for round in 0..3 {
+        for app in 0..100 {
+            let app = format!("app-{app}");
+            let entries = (0..1_000)
+                .map(|n| LogEntry {
+                    at_micros: n,
+                    source: Source::App,
+                    process: Some("web.1".into()),
+                    message: format!("round {round} line {n} {}", "x".repeat(150)),
+                })
+                .collect();
+            logs.append_batch(&app, entries).unwrap();
+        }
+        let on_disk: u64 = (0..100)
+            .map(|a| logs.size(&format!("app-{a}")).unwrap())
+            .sum();
+        println!(
+            "after {} lines: {} KiB on disk, RSS {} KiB above the start (a subscriber lagging)",
+            (round + 1) * 100_000,
+            on_disk / 1024,
+            rss_kib().saturating_sub(before)
+        );
+    }
+    // The subscriber never read: it lagged (the ring, not the lines appended, bounds memory).
+    assert!(matches!(
+        feed.try_recv(),
+        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+    ));
+}
