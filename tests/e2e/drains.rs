@@ -297,6 +297,9 @@ fn drains_get_the_apps_lines_over_syslog_and_https() {
     );
 }
 
+/// A worker printing `flood 0` ... `flood 19999` at once, then sleeping.
+const FLOOD: &str = "worker: python3 -c \"import time; [print('flood', i) for i in range(20000)]; time.sleep(10**6)\"\n";
+
 #[test]
 fn a_dead_or_blackholed_drain_blocks_neither_requests_nor_the_log_and_its_losses_are_counted() {
     let paasd = Paasd::start();
@@ -349,10 +352,44 @@ fn a_dead_or_blackholed_drain_blocks_neither_requests_nor_the_log_and_its_losses
     assert_eq!(dead_row["delivered"], 0);
     let text = user.paas(&repo, &["drains"]).ok().stdout;
     assert!(text.contains("LOST"), "{text}");
-    // The API still answers quickly with three stuck drains.
+
+    // A flood of 20,000 lines, far more than a drain's queue holds: every one is in the app's
+    // log, requests are still answered meanwhile, and the HTTP drain that never answers
+    // counts what it had to drop.
+    std::fs::write(
+        repo.join("Procfile"),
+        format!("web: python3 app.py\n{FLOOD}"),
+    )
+    .unwrap();
+    user.commit_all(&repo, "flood");
+    user.git(&repo, &["push", "paas", "main"]).ok();
+    user.paas(&repo, &["scale", "worker=1"]).ok();
+    for i in 0..20 {
+        assert_eq!(paasd.get_app(&app, &format!("/during-{i}")).0, 200);
+    }
+    wait_for(
+        "the flood's last line in the log",
+        Duration::from_secs(60),
+        || {
+            user.paas(&repo, &["logs", "-n", "5", "-p", "worker"])
+                .ok()
+                .stdout
+                .contains("flood 19999")
+        },
+    );
     let t = Instant::now();
+    assert_eq!(paasd.get_app(&app, "/after-flood").0, 200);
     user.paas(&repo, &["ps"]).ok();
-    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    wait_for(
+        "the silent HTTP drain's losses",
+        Duration::from_secs(20),
+        || {
+            drains_json(&user, &repo)
+                .iter()
+                .any(|d| d["url"] == blackhole_http.as_str() && d["lost"].as_u64() > Some(10_000))
+        },
+    );
 }
 
 #[test]
