@@ -365,3 +365,39 @@ fn a_separate_routers_requests_reach_the_app_log() {
     let _ = router.kill();
     let _ = router.wait();
 }
+
+#[test]
+fn a_process_crashing_as_it_starts_leaves_its_lines_and_exits_in_the_log() {
+    let paasd = Paasd::start();
+    let user = User::admin(&paasd);
+    let (repo, _app) = user.deploy_sample("python-crashing-worker", "crash");
+    user.paas(&repo, &["scale", "worker=1"]).ok();
+    // Each start prints one line and exits with 3; the supervisor reads each container to
+    // its end, however short its life.
+    wait_for("three crashes in the log", Duration::from_secs(60), || {
+        let log = logs(&user, &repo, &["-p", "worker", "-n", "1000"]);
+        let said = log
+            .iter()
+            .filter(|l| l.ends_with("app[worker.1]: worker starting"))
+            .count();
+        let exits = log
+            .iter()
+            .filter(|l| l.ends_with("paas[worker.1]: Process exited with status 3"))
+            .count();
+        said >= 3 && exits >= 3
+    });
+    let log = logs(&user, &repo, &["-p", "worker", "-n", "1000"]);
+    let said = log
+        .iter()
+        .filter(|l| l.ends_with("worker starting"))
+        .count();
+    let started = log
+        .iter()
+        .filter(|l| l.contains("paas[worker.1]: Starting process"))
+        .count();
+    // Every start that printed is in the log (the last start may not have printed yet).
+    assert!(
+        said + 1 >= started,
+        "{said} lines for {started} starts:\n{log:#?}"
+    );
+}
