@@ -529,6 +529,27 @@ mod tests {
         assert_eq!(m.apps["app-0"].minutes.len(), 1440);
     }
 
+    /// The aggregator's cost per router record, through the shared handle as paasd uses it
+    /// (run with `--ignored --nocapture`; debug build figures in ARCHITECTURE.md).
+    #[test]
+    #[ignore]
+    fn records_per_second() {
+        let handle = MetricsHandle::default();
+        let records: Vec<RequestRecord> = (0..100)
+            .map(|i| record(&format!("app-{}", i % 10), T0 + i, 200, i as u64 % 50))
+            .collect();
+        for round in 0..3 {
+            let started = std::time::Instant::now();
+            for _ in 0..10_000 {
+                for r in &records {
+                    handle.observe(r);
+                }
+            }
+            let per = started.elapsed() / 1_000_000;
+            eprintln!("round {round}: {per:?} per record");
+        }
+    }
+
     #[test]
     fn a_late_record_lands_in_its_own_minute() {
         let mut m = Metrics::default();
