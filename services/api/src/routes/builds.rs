@@ -100,11 +100,16 @@ pub async fn output(
     let app = app_for_user(&state, &user, &name).await?;
     let build = find(&state, &app, &id).await?;
     let app_name = app.name.to_string();
-    let (first, offset) = state
+    let kept = state
         .logs
         .read_build_output(&app_name, build.id, 0)
-        .map_err(ApiError::internal)?
-        .unwrap_or_default();
+        .map_err(ApiError::internal)?;
+    if kept.is_none() && build.status != BuildStatus::Pending {
+        return Err(ApiError::NotFound(
+            "No output was kept for that build (older builds' output is deleted).".to_string(),
+        ));
+    }
+    let (first, offset) = kept.unwrap_or_default();
     let body = if build.status == BuildStatus::Pending {
         let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
         tokio::spawn(follow(
