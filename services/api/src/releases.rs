@@ -41,7 +41,12 @@ pub async fn change(
     }
     match await_rollout(state, &release, None).await? {
         None => Ok(release),
-        Some(message) => Err(ApiError::Invalid(message)),
+        Some(message) => {
+            // Its first line says why; the process's last lines follow it in the app's log.
+            let why = message.lines().next().unwrap_or_default();
+            state.logs.platform(&app.name, "api", why);
+            Err(ApiError::Invalid(message))
+        }
     }
 }
 
