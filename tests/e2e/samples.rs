@@ -191,6 +191,25 @@ fn paasd_detect_prints_the_winning_name_then_why_or_one_line_listing_what_was_lo
         String::from_utf8_lossy(&procfile.stdout),
         "Procfile\nfound a Procfile\n"
     );
+    // A .buildpacks file chooses, as in a push: the chosen buildpack's own bin/detect names it.
+    let chosen = tempfile::tempdir().unwrap();
+    let hello = workspace().join("tests/buildpacks/hello");
+    std::fs::write(
+        chosen.path().join(".buildpacks"),
+        format!("# chosen\n{}\n", hello.display()),
+    )
+    .unwrap();
+    let with_file = run(&chosen.path().display().to_string());
+    assert!(with_file.status.success(), "{with_file:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&with_file.stdout),
+        format!("Hello\nchosen: {} (.buildpacks)\n", hello.display())
+    );
+    let empty = run("empty-buildpacks");
+    assert_eq!(empty.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(".buildpacks is empty"), "{stderr}");
     let none = run("no-match");
     assert_eq!(none.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&none.stderr);

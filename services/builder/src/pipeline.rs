@@ -7,7 +7,7 @@ use crate::buildpacks::{builtin_available, builtin_buildpacks_tar, BUILDPACKS_RO
 use crate::checkout::checkout;
 use crate::dockerfile::{DOCKERFILE, NO_DOCKERFILE};
 use crate::error::BuildError;
-use crate::plan::plan;
+use crate::plan::{buildpacks_file, plan};
 use crate::release_yaml::parse_default_process_types;
 use crate::slug::{first_file, human_size, tar_content_size, TarWriter};
 use crate::sources::{fetch, BuildpackSource};
@@ -441,8 +441,14 @@ impl Builder {
         result
     }
 
-    /// [`Self::detect_source`] over a directory on this host (its `.git` left out).
+    /// What a push of a directory on this host (its `.git` left out) would build with: the
+    /// buildpacks its `.buildpacks` file chooses (each fetched and its own `bin/detect` run),
+    /// else [`Self::detect_source`] over the built-in buildpacks.
     pub async fn detect_dir(&self, dir: &Path, work_dir: &Path) -> Result<Detected, BuildError> {
+        let chosen = buildpacks_file(dir)
+            .map_err(|e| BuildError::Rejected(e.to_string()))?
+            .unwrap_or_default();
+        let sources = self.fetch_all(&chosen).await?;
         let archive = work_dir.join("source.tar");
         let (dir, path) = (dir.to_path_buf(), archive.clone());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -454,7 +460,16 @@ impl Builder {
         })
         .await
         .map_err(|e| BuildError::Io(std::io::Error::other(e)))??;
-        self.detect_source(None, &archive).await
+        let detected = self
+            .detect_in_container(None, &archive, work_dir, None, &sources)
+            .await?;
+        if sources.is_empty() {
+            return Ok(detected);
+        }
+        Ok(Detected {
+            reason: format!("{} (.buildpacks)", detected.reason),
+            name: detected.name,
+        })
     }
 
     /// What a push of an app's commit would build with, without building: the Dockerfile
@@ -485,9 +500,9 @@ impl Builder {
                 reason: "builder set to dockerfile (paas builder:set)".to_string(),
             });
         }
-        let plan = plan(&source_dir)?;
-        let (chosen, chooser) =
-            chosen_buildpacks(req.buildpacks, req.config, plan.buildpacks_file.as_ref());
+        // Only .buildpacks matters here: a broken Procfile does not hide what would build.
+        let file = buildpacks_file(&source_dir).map_err(|e| BuildError::Rejected(e.to_string()))?;
+        let (chosen, chooser) = chosen_buildpacks(req.buildpacks, req.config, file.as_ref());
         let sources = self.fetch_all(&chosen).await?;
         let detected = self
             .detect_in_container(

@@ -40,10 +40,15 @@ pub fn plan(dir: &Path) -> Result<BuildPlan, PlanError> {
             Some(text) => HealthCheck::from_app_json(&text)?,
             None => None,
         },
-        buildpacks_file: read(dir, ".buildpacks")?
-            .map(|text| parse_buildpacks_file(&text))
-            .transpose()?,
+        buildpacks_file: buildpacks_file(dir)?,
     })
+}
+
+/// The app's `.buildpacks` file alone (what detection needs), when it has one.
+pub fn buildpacks_file(dir: &Path) -> Result<Option<Vec<String>>, PlanError> {
+    read(dir, ".buildpacks")?
+        .map(|text| parse_buildpacks_file(&text))
+        .transpose()
 }
 
 /// The lines of a `.buildpacks` file: one buildpack per line; blank lines and `#` comments

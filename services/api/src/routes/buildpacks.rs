@@ -138,7 +138,6 @@ pub async fn detect(
             ("commit".to_string(), commit),
         ]))),
         Err(BuildError::Rejected(message)) => Err(ApiError::Invalid(message)),
-        Err(e @ BuildError::Plan(_)) => Err(ApiError::Invalid(e.to_string())),
         Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }
