@@ -1,6 +1,7 @@
 //! `paasd detect DIR`: which buildpack would build the app in DIR, without building it. The
-//! built-in buildpacks' own `bin/detect` run in order inside a build container, as the app
-//! user, exactly as in a push (never on this host). Line 1 is the name the winning
+//! buildpacks DIR's `.buildpacks` file chooses, else the built-in ones in order: their own
+//! `bin/detect` runs inside a build container, as the app user, exactly as in a push (never on
+//! this host). Line 1 is the name the winning
 //! `bin/detect` printed, line 2 why; nothing detected is exit 1 with one line saying what was
 //! looked for.
 
