@@ -198,4 +198,24 @@ fn metrics_count_every_request_by_status_class_and_show_process_cpu_and_memory()
     ]);
     assert_eq!(status, 200);
     assert!(!text.contains(&app), "{text}");
+
+    // A restarted paasd reads the saved day back: here a snapshot written while it was down
+    // (it saves one every five minutes) with 7 requests two minutes ago.
+    let mut paasd = paasd;
+    paasd.kill();
+    let two_minutes_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60
+        - 2;
+    std::fs::write(
+        paasd.data.path().join("metrics.snapshot"),
+        format!("paas-metrics 1\n{app} {two_minutes_ago} 0 7 0 0 0 70 12:7 -\n"),
+    )
+    .unwrap();
+    paasd.restart();
+    let series: Value =
+        serde_json::from_str(&user.paas(&repo, &["metrics", "--json"]).ok().stdout).unwrap();
+    assert_eq!(counts(&series).0, 7, "{series}");
 }

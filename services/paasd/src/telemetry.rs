@@ -1,8 +1,9 @@
 //! Wiring of metrics, drains and OTLP export into paasd: the router records' observer that
 //! feeds the metrics, the task that forwards every app log line from the log keeper's live
 //! feed to the app's drains (`Drains::offer` never waits: each drain has its own queue), the
-//! process stats sampler, the OTLP metrics export, and the drains stored in the database
-//! started at boot.
+//! process stats sampler, the OTLP metrics export, the drains stored in the database
+//! started at boot, and the metrics' last day saved to `<data>/metrics.snapshot` every five
+//! minutes and read back at start (so a restart loses at most five minutes of metrics).
 
 use crate::config::Config;
 use paas_logs::{AppLine, LogKeeper, RecordObserver};
@@ -10,7 +11,7 @@ use paas_router::RequestRecord;
 use paas_runtime::ContainerRuntime;
 use paas_store::Store;
 use paas_telemetry::{Line, MetricsHandle, Telemetry};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,46 @@ async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
     }
 }
 
+/// How often the metrics are saved.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
+const SNAPSHOT_FILE: &str = "metrics.snapshot";
+
+/// Reads the saved metrics back, if any.
+fn restore_metrics(metrics: &MetricsHandle, path: &Path) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let now = paas_telemetry::metrics::now_secs();
+            let minutes = metrics.lock().restore(&text, now);
+            tracing::info!("metrics: {minutes} app-minute(s) restored from the last snapshot");
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!("cannot read the metrics snapshot {}: {e}", path.display()),
+    }
+}
+
+/// Writes a snapshot of the metrics every `SNAPSHOT_EVERY` (written aside, then renamed).
+async fn save_metrics(metrics: MetricsHandle, path: PathBuf) {
+    let mut ticker = tokio::time::interval(SNAPSHOT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let text = metrics.lock().snapshot();
+        let target = path.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let aside = target.with_extension("snapshot.tmp");
+            std::fs::write(&aside, text)?;
+            std::fs::rename(&aside, &target)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("cannot save the metrics snapshot: {e}"),
+            Err(e) => tracing::warn!("cannot save the metrics snapshot: {e}"),
+        }
+    }
+}
+
 /// Starts the stored drains and the telemetry tasks.
 pub async fn start(
     telemetry: &Telemetry,
@@ -70,6 +111,9 @@ pub async fn start(
     if started > 0 {
         tracing::info!("{started} log drain(s) and OTLP export(s) started");
     }
+    let snapshot = config.data_dir.join(SNAPSHOT_FILE);
+    restore_metrics(&telemetry.metrics, &snapshot);
+    tokio::spawn(save_metrics(telemetry.metrics.clone(), snapshot));
     tokio::spawn(forward_lines(logs.clone(), telemetry.clone()));
     tokio::spawn(paas_telemetry::sampler::sample_processes(
         runtime,

@@ -81,6 +81,23 @@ impl Histogram {
         self.buckets.last().map(|&(b, _)| highest_in(b))
     }
 
+    /// (bucket, count) pairs as stored, for a snapshot.
+    pub fn raw(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
+        self.buckets.iter().copied()
+    }
+
+    /// Adds `count` to `bucket` (from a snapshot); a bucket outside the layout is ignored.
+    pub fn add_raw(&mut self, bucket: u16, count: u32) {
+        if bucket > bucket_of(MAX_MS) || count == 0 {
+            return;
+        }
+        match self.buckets.binary_search_by_key(&bucket, |(b, _)| *b) {
+            Ok(i) => self.buckets[i].1 = self.buckets[i].1.saturating_add(count),
+            Err(i) => self.buckets.insert(i, (bucket, count)),
+        }
+        self.count += u64::from(count);
+    }
+
     /// Gives back spare capacity (a minute that is over keeps only what it holds).
     pub fn shrink_to_fit(&mut self) {
         self.buckets.shrink_to_fit();

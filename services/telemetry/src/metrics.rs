@@ -347,6 +347,82 @@ impl Metrics {
         }
     }
 
+    /// Every kept minute as text, one line per app and minute (`SNAPSHOT_HEADER` first), so
+    /// a restarted paasd can `restore` its last day:
+    /// `<app> <minute> <1xx> <2xx> <3xx> <4xx> <5xx> <bytes> <bucket:count,...|-> <dyno:cpu_sum:samples:memory,...|->`.
+    pub fn snapshot(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::from(SNAPSHOT_HEADER);
+        out.push('\n');
+        for app in self.apps() {
+            for m in &self.apps[app].minutes {
+                let r = m.requests;
+                let _ = write!(
+                    out,
+                    "{app} {} {} {} {} {} {} {} ",
+                    m.minute, r[0], r[1], r[2], r[3], r[4], m.bytes
+                );
+                let buckets: Vec<String> =
+                    m.latency.raw().map(|(b, n)| format!("{b}:{n}")).collect();
+                out.push_str(if buckets.is_empty() { "-" } else { "" });
+                out.push_str(&buckets.join(","));
+                out.push(' ');
+                let processes: Vec<String> = m
+                    .processes
+                    .iter()
+                    .map(|p| format!("{}:{}:{}:{}", p.dyno, p.cpu_sum, p.samples, p.memory_max))
+                    .collect();
+                out.push_str(if processes.is_empty() { "-" } else { "" });
+                out.push_str(&processes.join(","));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Adds the minutes of a `snapshot` (lines that do not parse are skipped; minutes older
+    /// than the retention as of unix second `now` are dropped). Returns the minutes restored.
+    pub fn restore(&mut self, text: &str, now: i64) -> usize {
+        let mut lines = text.lines();
+        if lines.next() != Some(SNAPSHOT_HEADER) {
+            return 0;
+        }
+        let retention = self.retention;
+        let oldest = now.div_euclid(60) - i64::from(retention);
+        let mut restored = 0;
+        for line in lines {
+            let Some(parsed) = parse_minute(line) else {
+                continue;
+            };
+            let (app, minute) = parsed;
+            if minute.minute <= oldest {
+                continue;
+            }
+            let metrics = self.apps.entry(app.to_string()).or_default();
+            let Some(slot) = metrics.minute_mut(minute.minute, retention) else {
+                continue;
+            };
+            for (i, n) in minute.requests.iter().enumerate() {
+                slot.requests[i] = slot.requests[i].saturating_add(*n);
+            }
+            slot.bytes = slot.bytes.saturating_add(minute.bytes);
+            slot.latency.merge(&minute.latency);
+            for p in minute.processes {
+                match slot.processes.iter_mut().find(|q| q.dyno == p.dyno) {
+                    Some(q) => {
+                        q.cpu_sum += p.cpu_sum;
+                        q.samples += p.samples;
+                        q.memory_max = q.memory_max.max(p.memory_max);
+                    }
+                    None => slot.processes.push(p),
+                }
+            }
+            slot.processes.sort_by(|a, b| a.dyno.cmp(&b.dyno));
+            restored += 1;
+        }
+        restored
+    }
+
     /// An estimate of the memory the aggregator holds, in bytes.
     pub fn heap_bytes(&self) -> usize {
         self.apps
@@ -367,6 +443,65 @@ impl Metrics {
             })
             .sum()
     }
+}
+
+/// The first line of a snapshot (its format's version).
+pub const SNAPSHOT_HEADER: &str = "paas-metrics 1";
+
+/// One line of a snapshot: the app and its minute.
+fn parse_minute(line: &str) -> Option<(&str, Minute)> {
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [app, minute, r1, r2, r3, r4, r5, bytes, buckets, processes] = fields[..] else {
+        return None;
+    };
+    if app.is_empty() || !app.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    let mut parsed = Minute {
+        minute: minute.parse().ok()?,
+        requests: [
+            r1.parse().ok()?,
+            r2.parse().ok()?,
+            r3.parse().ok()?,
+            r4.parse().ok()?,
+            r5.parse().ok()?,
+        ],
+        bytes: bytes.parse().ok()?,
+        ..Minute::default()
+    };
+    if buckets != "-" {
+        for pair in buckets.split(',') {
+            let (bucket, count) = pair.split_once(':')?;
+            parsed
+                .latency
+                .add_raw(bucket.parse().ok()?, count.parse().ok()?);
+        }
+    }
+    if processes != "-" {
+        for process in processes.split(',') {
+            let mut parts = process.split(':');
+            let (Some(dyno), Some(cpu), Some(samples), Some(memory), None) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) else {
+                return None;
+            };
+            let cpu_sum: f64 = cpu.parse().ok()?;
+            if dyno.is_empty() || !cpu_sum.is_finite() {
+                return None;
+            }
+            parsed.processes.push(ProcessMinute {
+                dyno: dyno.to_string(),
+                cpu_sum,
+                samples: samples.parse().ok()?,
+                memory_max: memory.parse().ok()?,
+            });
+        }
+    }
+    Some((app, parsed))
 }
 
 /// One aggregator shared by the router records' task, the sampler and the API.
@@ -527,6 +662,44 @@ mod tests {
             m.record_request("app-0", T0 + minute * 60, 200, 5, 1);
         }
         assert_eq!(m.apps["app-0"].minutes.len(), 1440);
+    }
+
+    #[test]
+    fn a_snapshot_restores_every_minute_and_skips_what_it_cannot_read() {
+        let mut m = Metrics::default();
+        for i in 0..50u64 {
+            m.record(&record(
+                "shop",
+                T0 + 5,
+                if i < 45 { 200 } else { 503 },
+                i * 7,
+            ));
+        }
+        m.record(&record("blog", T0 + 65, 404, 2));
+        m.sample_process(
+            "shop",
+            "web.1",
+            T0 + 10,
+            ProcessNow {
+                cpu_percent: 12.5,
+                memory_bytes: 1 << 20,
+                memory_limit_bytes: None,
+                at: T0 + 10,
+            },
+        );
+        let text = m.snapshot();
+        let mut restored = Metrics::default();
+        let garbage = format!("{text}not a line\nshop x 1 2 3 4 5 6 - -\n");
+        assert_eq!(restored.restore(&garbage, T0 + 120), 2);
+        for app in ["shop", "blog"] {
+            assert_eq!(
+                restored.series(app, T0 + 120, 600, 60),
+                m.series(app, T0 + 120, 600, 60)
+            );
+        }
+        // A day later nothing of it is kept; a snapshot of another format is ignored.
+        assert_eq!(Metrics::default().restore(&text, T0 + 2 * 86_400), 0);
+        assert_eq!(Metrics::default().restore("v0\nshop 1", T0), 0);
     }
 
     /// The aggregator's cost per router record, through the shared handle as paasd uses it
