@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Longest a clone or fetch of a buildpack may take.
 const CLONE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A branch's checkouts at older commits are removed once they are this old (a build that
+/// A branch's checkouts at other commits are removed once unused for this long (a build that
 /// resolved one copies it into its container within seconds).
 const STALE_CHECKOUT: Duration = Duration::from_secs(600);
 
@@ -157,6 +157,8 @@ async fn fetch_cached(spec: &str, cache_dir: &Path) -> Result<PathBuf, String> {
         }
     }
     if resolved.moving {
+        // Its age counts from its last use, so a build about to copy it keeps it.
+        let _ = std::fs::File::open(&dest).and_then(|d| d.set_modified(SystemTime::now()));
         remove_stale_checkouts(cache_dir, &spec_key, &dest);
     }
     Ok(dest)
@@ -261,8 +263,8 @@ async fn check_out(mirror: &Path, commit: &str, dest: &Path) -> Result<(), Strin
     .await
 }
 
-/// Removes the branch's checkouts at other commits once they are old enough that no build
-/// can still be copying them.
+/// Removes the branch's checkouts at other commits once unused long enough that no build can
+/// still be copying them.
 fn remove_stale_checkouts(cache_dir: &Path, spec_key: &str, current: &Path) {
     let Ok(entries) = std::fs::read_dir(cache_dir) else {
         return;
@@ -409,6 +411,7 @@ mod tests {
         // A new commit on the branch: the default branch and #main see it at the next fetch;
         // the tag and the commit id stay where they were.
         commit("#!/bin/sh\necho three\n");
+        let at_two = head.dir.clone();
         let head = fetch(&url, cache.path()).await.unwrap();
         let main = fetch(&format!("{url}#main"), cache.path()).await.unwrap();
         assert!(compile(&head.dir).contains("three"));
@@ -416,6 +419,14 @@ mod tests {
         assert!(
             compile(&fetch(&format!("{url}#v1"), cache.path()).await.unwrap().dir).contains("one")
         );
+        // The checkout at the older commit stays while recently used, and goes once unused.
+        assert!(at_two.is_dir());
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::open(&at_two)
+            .and_then(|d| d.set_modified(hour_ago))
+            .unwrap();
+        assert_eq!(fetch(&url, cache.path()).await.unwrap(), head);
+        assert!(!at_two.exists());
 
         // With the origin gone, a tag and a commit id still come from the cache; a branch
         // cannot be fetched again, and says so.
