@@ -166,9 +166,50 @@ fn one_log_keeps_every_source_in_order_through_a_redeploy_and_a_paasd_restart() 
     assert_eq!(logs(&user, &repo, &["-n", "3"]).len(), 3);
 
     // A redeploy, then paasd killed (SIGKILL) while the worker keeps printing, and restarted.
+    // Its release phase takes 3 s, and `builds:output` started meanwhile follows the push to
+    // its end (the build, then the rollout's lines).
     std::fs::write(repo.join("VERSION"), "2\n").unwrap();
+    std::fs::write(
+        repo.join("Procfile"),
+        "web: python3 app.py\nworker: python3 -u ticker.py\nrelease: sleep 3\n",
+    )
+    .unwrap();
     user.commit_all(&repo, "redeploy");
-    user.git(&repo, &["push", "paas", "main"]).ok();
+    let pusher = {
+        let (home, repo) = (user.home.path().to_path_buf(), repo.clone());
+        std::thread::spawn(move || {
+            let output = std::process::Command::new("git")
+                .current_dir(&repo)
+                .env("HOME", home)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .args(["push", "paas", "main"])
+                .output()
+                .expect("git push");
+            (output, Instant::now())
+        })
+    };
+    wait_for("the second build", Duration::from_secs(60), || {
+        user.paas(&repo, &["builds", "--json"])
+            .ok()
+            .stdout
+            .matches("\"id\"")
+            .count()
+            == 2
+    });
+    let follow_started = Instant::now();
+    let followed = user.paas(&repo, &["builds:output"]).ok().stdout;
+    let followed_until = Instant::now();
+    let (push, pushed_at) = pusher.join().expect("the push");
+    assert!(push.status.success(), "{push:?}");
+    assert!(
+        follow_started < pushed_at,
+        "builds:output started after the push ended"
+    );
+    assert!(followed.contains("deployed"), "{followed}");
+    assert!(
+        followed_until + Duration::from_millis(500) >= pushed_at,
+        "builds:output ended before the push it followed"
+    );
     std::thread::sleep(Duration::from_secs(2));
     paasd.restart();
     std::thread::sleep(Duration::from_secs(2));

@@ -21,6 +21,7 @@ pub const MAX_BUILD_OUTPUT_BYTES: u64 = 8 * 1024 * 1024;
 pub struct BuildOutput {
     keeper: LogKeeper,
     app: String,
+    build: Uuid,
     /// The file and how many bytes it holds.
     file: Mutex<(File, u64)>,
 }
@@ -47,9 +48,11 @@ impl LogKeeper {
             .append(true)
             .open(&path)
             .map_err(|e| LogError::io(&path, e))?;
+        self.set_build_open(build, true);
         Ok(Arc::new(BuildOutput {
             keeper: self.clone(),
             app: app.to_string(),
+            build,
             file: Mutex::new((file, 0)),
         }))
     }
@@ -100,6 +103,13 @@ fn prune(dir: &std::path::Path) {
     let excess = files.len() + 1 - MAX_BUILD_OUTPUTS;
     for (_, path) in files.into_iter().take(excess) {
         let _ = std::fs::remove_file(path);
+    }
+}
+
+impl Drop for BuildOutput {
+    /// The push has ended: followers of the output stop once they have read it all.
+    fn drop(&mut self) {
+        self.keeper.set_build_open(self.build, false);
     }
 }
 
@@ -178,6 +188,9 @@ mod tests {
         tee.send("       done".into()).await.unwrap();
         drop(tee);
         task.await.unwrap();
+        assert!(logs.build_output_open(build));
+        drop(output);
+        assert!(!logs.build_output_open(build));
         assert_eq!(client.recv().await.unwrap(), "-----> Python app detected");
         assert_eq!(client.recv().await.unwrap(), "       done");
         let (bytes, next) = logs.read_build_output("shop", build, 0).unwrap().unwrap();

@@ -70,6 +70,8 @@ struct Inner {
     apps: Mutex<HashMap<String, Arc<Mutex<AppSegments>>>>,
     live: broadcast::Sender<Arc<AppLine>>,
     failed_appends: AtomicU64,
+    /// Builds whose output is still being written (their deploy has not ended).
+    open_builds: Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl std::fmt::Debug for LogKeeper {
@@ -107,6 +109,7 @@ impl LogKeeper {
                 apps: Mutex::default(),
                 live,
                 failed_appends: AtomicU64::new(0),
+                open_builds: Mutex::default(),
             }),
         })
     }
@@ -222,6 +225,29 @@ impl LogKeeper {
     /// subscriber skips lines (`RecvError::Lagged(n)`: count them) and never slows a writer.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<AppLine>> {
         self.inner.live.subscribe()
+    }
+
+    /// Whether build `build`'s output is still being written (its push has not ended: the
+    /// rollout after the build writes to it too).
+    pub fn build_output_open(&self, build: uuid::Uuid) -> bool {
+        self.inner
+            .open_builds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&build)
+    }
+
+    pub(crate) fn set_build_open(&self, build: uuid::Uuid, open: bool) {
+        let mut builds = self
+            .inner
+            .open_builds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if open {
+            builds.insert(build);
+        } else {
+            builds.remove(&build);
+        }
     }
 
     /// Bytes `app`'s log holds on disk.

@@ -1,6 +1,7 @@
 //! Builds: `GET /api/apps/{app}/builds` lists them newest first (status, commit, duration);
 //! `GET /api/apps/{app}/builds/{id}/output` is one build's output as plain text (`latest`
-//! for the newest), streamed while the build still runs and ended when it has.
+//! for the newest), streamed while its push still runs (the build, then the rollout) and
+//! ended when it has.
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -110,7 +111,7 @@ pub async fn output(
         ));
     }
     let (first, offset) = kept.unwrap_or_default();
-    let body = if build.status == BuildStatus::Pending {
+    let body = if build.status == BuildStatus::Pending || state.logs.build_output_open(build.id) {
         let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
         tokio::spawn(follow(
             state.clone(),
@@ -150,7 +151,8 @@ async fn follow(
             Ok(builds) => builds.into_iter().find(|b| b.id == build).map(|b| b.status),
             Err(_) => Some(BuildStatus::Pending),
         };
-        let ended = status != Some(BuildStatus::Pending);
+        // The rollout after a build still writes to its output (launching, deployed).
+        let ended = status != Some(BuildStatus::Pending) && !state.logs.build_output_open(build);
         if let Ok(Some((bytes, next))) = state.logs.read_build_output(&app, build, offset) {
             offset = next;
             if !bytes.is_empty() && tx.send(Ok(Bytes::from(bytes))).await.is_err() {
