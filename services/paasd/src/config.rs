@@ -91,6 +91,8 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Open HTTP connections allowed in total.
     pub max_connections: usize,
+    /// Threads serving the HTTP port, each with its own runtime (0: one per CPU).
+    pub http_threads: usize,
     /// How long an API token from `paas login` is valid (default one year).
     #[serde(alias = "token_ttl")]
     pub token_ttl_secs: u64,
@@ -140,6 +142,7 @@ impl Default for Config {
             idle_timeout_secs: 60,
             max_connections_per_ip: 256,
             max_connections: 8192,
+            http_threads: 0,
             token_ttl_secs: 365 * 24 * 60 * 60,
             login_max_failures: 5,
             login_window_secs: 300,
@@ -296,6 +299,9 @@ impl Config {
         if let Some(v) = env("PAAS_MAX_CONNECTIONS") {
             self.max_connections = number(&v, "PAAS_MAX_CONNECTIONS", "connections")?;
         }
+        if let Some(v) = env("PAAS_HTTP_THREADS") {
+            self.http_threads = number(&v, "PAAS_HTTP_THREADS", "threads")?;
+        }
         if let Some(v) = env("PAAS_TOKEN_TTL") {
             self.token_ttl_secs = v
                 .parse()
@@ -335,6 +341,7 @@ impl Config {
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
             max_connections_per_ip: self.max_connections_per_ip.max(1),
             max_connections: self.max_connections.max(1),
+            threads: self.http_threads,
         }
     }
 
@@ -538,6 +545,7 @@ mod tests {
             ("idle_timeout", "9"),
             ("max_connections_per_ip", "12"),
             ("max_connections", "34"),
+            ("http_threads", "3"),
             ("build_timeout", "120"),
             ("build_memory", "1024"),
             ("build_cpus", "1.5"),

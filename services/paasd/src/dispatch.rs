@@ -23,11 +23,16 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+#[derive(Clone)]
 pub struct Dispatch {
     pub domain: String,
     pub proxy: Proxy,
     pub api: axum::Router,
     pub local_port: u16,
+    /// The runtime platform requests run on, when connections are served on threads of
+    /// their own (`front_door::threads`): the API's tasks, database pools and one-off
+    /// sessions stay on the main runtime.
+    pub api_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Dispatch {
@@ -39,8 +44,7 @@ impl Dispatch {
                 return ApiError::BadRequest(e.to_string()).into_response();
             }
         };
-        let mut req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
-        req.extensions_mut().insert(paas_api::ClientAddr(peer));
+        let req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
         match classify_host(&host, &self.domain) {
             HostTarget::App(app) => {
                 self.proxy
@@ -50,10 +54,31 @@ impl Dispatch {
             HostTarget::Platform => match self.proxy.app_for_domain(&host) {
                 // A custom domain (`paas domains:add`) goes to its app.
                 Some(app) => self.proxy.handle(&app, req, peer, self.local_port).await,
-                None => match self.api.clone().oneshot(req).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
+                None => self.platform(req, peer).await,
+            },
+        }
+    }
+}
+
+impl Dispatch {
+    /// A request for the platform itself, on the API's runtime.
+    async fn platform(&self, mut req: Request<Body>, peer: SocketAddr) -> Response<Body> {
+        req.extensions_mut().insert(paas_api::ClientAddr(peer));
+        let api = self.api.clone();
+        let answer = async move {
+            match api.oneshot(req).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        };
+        match &self.api_runtime {
+            None => answer.await,
+            Some(runtime) => match runtime.spawn(answer).await {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::error!("a platform request failed: {e}");
+                    ApiError::Internal(e.to_string()).into_response()
+                }
             },
         }
     }
@@ -64,8 +89,8 @@ pub async fn serve(
     listener: TcpListener,
     dispatch: Arc<Dispatch>,
     config: FrontDoorConfig,
+    limiter: ConnectionLimiter,
 ) -> std::io::Result<()> {
-    let limiter = ConnectionLimiter::new(config.max_connections_per_ip, config.max_connections);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -5,7 +5,7 @@
 //! last table while the control plane is down or restarting, and starts from that copy.
 
 use crate::config::Config;
-use crate::dispatch::{self, Dispatch};
+use crate::dispatch::Dispatch;
 use anyhow::Context;
 use axum::body::Body;
 use axum::extract::Request;
@@ -16,9 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use paas_api::VersionedTable;
 use paas_router::{Proxy, RouteTable, RouteTableHandle};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Name of the file holding the secret the router reads the table with.
 pub const TOKEN_FILE: &str = "router.token";
@@ -75,23 +73,32 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         record_source,
     ));
 
-    let listener = TcpListener::bind(&options.listen)
+    let listen_addr = tokio::net::lookup_host(&options.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", options.listen))?;
-    let local = listener.local_addr()?;
+        .with_context(|| format!("cannot resolve {}", options.listen))?
+        .next()
+        .with_context(|| format!("{} names no address", options.listen))?;
+    let front_door = config.front_door();
+    let listeners = crate::front_door::threads::bind(
+        listen_addr,
+        crate::front_door::threads::thread_count(front_door.threads),
+    )
+    .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let local = listeners.local;
     let forward = Forward::new(&control)?;
     let api = axum::Router::new().fallback(move |req: Request| {
         let forward = forward.clone();
         async move { forward.send(req).await }
     });
-    let dispatch = Arc::new(Dispatch {
+    let dispatch = Dispatch {
         domain: config.domain.clone(),
         proxy: Proxy::new(routes, crate::serve::proxy_config(&config)).with_records(record_sink),
         api,
         local_port: local.port(),
-    });
+        api_runtime: Some(tokio::runtime::Handle::current()),
+    };
     eprintln!("-----> paasd router ready on http://{local} (control plane {control})");
-    dispatch::serve(listener, dispatch, config.front_door()).await?;
+    crate::front_door::threads::serve(listeners, dispatch, front_door).await?;
     Ok(())
 }
 

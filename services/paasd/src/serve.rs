@@ -3,7 +3,7 @@
 //! scheduler loop, and serves the HTTP port.
 
 use crate::config::Config;
-use crate::dispatch::{self, Dispatch};
+use crate::dispatch::Dispatch;
 use crate::front_door;
 use crate::private_files;
 use crate::stacks;
@@ -21,7 +21,6 @@ use std::time::Duration;
 
 /// Router records waiting for the log keeper; beyond this the router drops (and counts) them.
 const ROUTER_RECORD_BACKLOG: usize = 16_384;
-use tokio::net::TcpListener;
 
 pub async fn run() -> anyhow::Result<()> {
     let config = Config::load()?;
@@ -128,10 +127,13 @@ pub async fn run() -> anyhow::Result<()> {
         },
     ));
 
-    let listener = TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
-    let local = listener.local_addr()?;
+    let front_door = config.front_door();
+    let listeners = front_door::threads::bind(
+        config.http_addr,
+        front_door::threads::thread_count(front_door.threads),
+    )
+    .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let local = listeners.local;
     let hook_host = if local.ip().is_unspecified() {
         format!("127.0.0.1:{}", local.port())
     } else {
@@ -209,19 +211,20 @@ pub async fn run() -> anyhow::Result<()> {
         record_observers,
     ));
 
-    let dispatch = Arc::new(Dispatch {
+    let dispatch = Dispatch {
         domain: config.domain.clone(),
         proxy: Proxy::new(routes, proxy_config(&config)).with_records(record_sink),
         api: paas_api::router(api_state),
         local_port: local.port(),
-    });
+        api_runtime: Some(tokio::runtime::Handle::current()),
+    };
     eprintln!(
         "-----> paasd ready on http://{local} (apps at http://<app>.{}:{}, instance {instance_id})",
         config.domain,
         local.port()
     );
     tokio::select! {
-        result = dispatch::serve(listener, dispatch, config.front_door()) => result.context("HTTP server stopped")?,
+        result = front_door::threads::serve(listeners, dispatch, front_door) => result.context("HTTP server stopped")?,
         _ = shutdown_signal() => eprintln!("-----> paasd stopping; app processes keep running"),
     }
     Ok(())

@@ -4,20 +4,38 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::net::SocketAddr;
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+// Header names made once, so the hot path never parses a name.
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_REQUEST_START: HeaderName = HeaderName::from_static("x-request-start");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+const HOP_BY_HOP: [HeaderName; 9] = [
+    http::header::CONNECTION,
+    KEEP_ALIVE,
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+    PROXY_CONNECTION,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
 ];
 
 /// Removes hop-by-hop headers, including those named by `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.contains_key(http::header::CONNECTION) {
+        // Nothing is named; only the fixed list remains.
+        for name in &HOP_BY_HOP[1..] {
+            if headers.contains_key(name) {
+                headers.remove(name);
+            }
+        }
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -28,8 +46,10 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP {
+        if headers.contains_key(name) {
+            headers.remove(name);
+        }
     }
 }
 
@@ -49,25 +69,24 @@ pub struct ForwardedFor {
 /// Adds `X-Forwarded-*`, `X-Request-Start`, `X-Request-Id` and `Via`; returns the request id.
 pub fn add_forwarded(headers: &mut HeaderMap, fwd: &ForwardedFor) -> String {
     let client_ip = fwd.peer.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(existing) if !existing.trim().is_empty() => format!("{existing}, {client_ip}"),
         _ => client_ip,
     };
-    set(headers, "x-forwarded-for", &forwarded_for);
-    set(headers, "x-forwarded-proto", fwd.proto);
-    set(headers, "x-forwarded-port", &fwd.local_port.to_string());
-    set(
-        headers,
-        "x-request-start",
-        &fwd.request_start_ms.to_string(),
+    set(headers, X_FORWARDED_FOR, &forwarded_for);
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(fwd.local_port));
+    headers.insert(
+        X_REQUEST_START,
+        HeaderValue::from(u64::try_from(fwd.request_start_ms).unwrap_or(u64::MAX)),
     );
     let request_id = headers
-        .get("x-request-id")
+        .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|id| acceptable_request_id(id))
         .map(str::to_string)
         .unwrap_or_else(new_request_id);
-    set(headers, "x-request-id", &request_id);
+    set(headers, X_REQUEST_ID, &request_id);
     headers.append(http::header::VIA, HeaderValue::from_static("1.1 paas"));
     request_id
 }
@@ -82,7 +101,7 @@ fn new_request_id() -> String {
         .to_string()
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }

@@ -47,7 +47,7 @@ pub(crate) struct Checkout {
 pub(crate) enum Sent {
     Answered(hyper::Response<Incoming>, Returner),
     /// Not sent at all: the connection was closed already; the request is handed back.
-    NotSent(hyper::Request<Body>),
+    Unsent(hyper::Request<Body>),
     Failed(hyper::Error),
 }
 
@@ -156,7 +156,7 @@ impl Checkout {
                 },
             ),
             Err(mut e) => match e.take_message() {
-                Some(request) => Sent::NotSent(request),
+                Some(request) => Sent::Unsent(request),
                 None => Sent::Failed(e.into_error()),
             },
         }

@@ -11,13 +11,13 @@
 use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
+use crate::pool::{Pool, Returner, Sent};
 use crate::records::{RecordError, RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
-use crate::pool::{Pool, Returner, Sent};
 use hyper_util::rt::TokioIo;
 use rand::Rng;
 use std::collections::{HashMap, HashSet};
@@ -323,7 +323,7 @@ impl Proxy {
                     };
                     return Response::from_parts(head, Body::new(body));
                 }
-                Ok(Sent::NotSent(request)) => {
+                Ok(Sent::Unsent(request)) => {
                     // The pooled connection had been closed by the process; nothing left.
                     let (head, unsent) = request.into_parts();
                     parts = head;
@@ -356,6 +356,9 @@ impl Proxy {
         connect: Duration,
         service: Duration,
     ) {
+        if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::INFO) {
+            return;
+        }
         let bytes = head
             .headers
             .get(http::header::CONTENT_LENGTH)
@@ -402,8 +405,14 @@ impl Proxy {
                 1 => backends.iter().find(|b| keep(b)),
                 n => {
                     let mut rng = rand::thread_rng();
-                    let a = backends.iter().filter(|b| keep(b)).nth(rng.gen_range(0..n))?;
-                    let b = backends.iter().filter(|b| keep(b)).nth(rng.gen_range(0..n))?;
+                    let a = backends
+                        .iter()
+                        .filter(|b| keep(b))
+                        .nth(rng.gen_range(0..n))?;
+                    let b = backends
+                        .iter()
+                        .filter(|b| keep(b))
+                        .nth(rng.gen_range(0..n))?;
                     let load = |x: &Backend| self.table.in_flight(x.addr);
                     Some(if load(b) < load(a) { b } else { a })
                 }

@@ -1,7 +1,10 @@
 """A standard-library-only app that reads request bodies (Content-Length or chunked) and
-answers with their length: the front door tests send it malformed chunked bodies."""
+answers with their length: the front door tests send it malformed chunked bodies. It keeps
+connections alive (HTTP/1.1), so it serves each on a thread: the router keeps a pool per
+serving thread, and a server that serves one connection at a time would wait on another
+thread's idle one."""
 import os
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,4 +37,4 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(f"{len(self.read_body())} bytes\n")
 
 
-HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()

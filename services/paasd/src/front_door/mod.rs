@@ -7,6 +7,7 @@ pub mod host;
 pub mod idle;
 pub mod io;
 pub mod limits;
+pub mod threads;
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub struct FrontDoorConfig {
     pub idle_timeout: Duration,
     pub max_connections_per_ip: usize,
     pub max_connections: usize,
+    /// Serving threads (0: one per CPU this process may use).
+    pub threads: usize,
 }
 
 impl FrontDoorConfig {
