@@ -65,7 +65,9 @@ where
                         }
                         sleep
                     }
-                    None => this.sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                    None => this
+                        .sleep
+                        .insert(Box::pin(tokio::time::sleep_until(deadline))),
                 };
                 match sleep.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Idle(this.timeout))))),
