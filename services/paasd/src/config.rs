@@ -57,6 +57,9 @@ pub struct Config {
     /// Router: seconds a request waits for a web process when none is ready.
     #[serde(alias = "router_hold")]
     pub router_hold_secs: u64,
+    /// Router: one line per request in the app's log (and its metrics); off for benchmarks
+    /// or for apps whose request lines nobody reads.
+    pub router_log: bool,
     /// Metrics: seconds between two readings of every process's CPU and memory.
     #[serde(alias = "stats_interval")]
     pub stats_interval_secs: u64,
@@ -127,6 +130,7 @@ impl Default for Config {
             router_timeout_secs: 30,
             router_idle_timeout_secs: 55,
             router_hold_secs: 10,
+            router_log: true,
             stats_interval_secs: 15,
             otlp_interval_secs: 60,
             log: "info".to_string(),
@@ -253,6 +257,13 @@ impl Config {
                     .parse()
                     .with_context(|| format!("{name} {v:?} is not a number of seconds"))?;
             }
+        }
+        if let Some(v) = env("PAAS_ROUTER_LOG") {
+            self.router_log = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" => true,
+                "0" | "false" | "off" | "no" => false,
+                _ => anyhow::bail!("PAAS_ROUTER_LOG {v:?} is not on or off"),
+            };
         }
         if let Some(v) = env("PAAS_STOP_GRACE") {
             self.stop_grace_secs = v
@@ -535,6 +546,7 @@ mod tests {
             ("router_timeout", "12"),
             ("router_idle_timeout", "13"),
             ("router_hold", "14"),
+            ("router_log", "false"),
             ("stats_interval", "16"),
             ("otlp_interval", "17"),
             ("log", "\"debug\""),
@@ -649,5 +661,22 @@ mod tests {
             .apply_env(|k| (k == "PAAS_MAX_CONNECTIONS").then(|| "many".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("PAAS_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn http_threads_and_the_router_log_come_from_the_environment() {
+        let vars: HashMap<&str, &str> =
+            HashMap::from([("PAAS_HTTP_THREADS", "3"), ("PAAS_ROUTER_LOG", "off")]);
+        let mut config = Config::default();
+        assert!(config.router_log, "on by default");
+        config
+            .apply_env(|k| vars.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(config.front_door().threads, 3);
+        assert!(!config.router_log);
+        let err = config
+            .apply_env(|k| (k == "PAAS_ROUTER_LOG").then(|| "maybe".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PAAS_ROUTER_LOG"), "{err}");
     }
 }

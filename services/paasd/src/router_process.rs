@@ -92,7 +92,11 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     });
     let dispatch = Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(routes, crate::serve::proxy_config(&config)).with_records(record_sink),
+        proxy: crate::serve::with_records_if(
+            Proxy::new(routes, crate::serve::proxy_config(&config)),
+            config.router_log,
+            record_sink,
+        ),
         api,
         local_port: local.port(),
         api_runtime: Some(tokio::runtime::Handle::current()),

@@ -213,7 +213,11 @@ pub async fn run() -> anyhow::Result<()> {
 
     let dispatch = Dispatch {
         domain: config.domain.clone(),
-        proxy: Proxy::new(routes, proxy_config(&config)).with_records(record_sink),
+        proxy: with_records_if(
+            Proxy::new(routes, proxy_config(&config)),
+            config.router_log,
+            record_sink,
+        ),
         api: paas_api::router(api_state),
         local_port: local.port(),
         api_runtime: Some(tokio::runtime::Handle::current()),
@@ -256,6 +260,16 @@ async fn shutdown_signal() {
 /// paasd's own log on stderr (see `own_log`).
 pub(crate) fn init_tracing(filter: &str) {
     crate::own_log::init(filter, None, 0);
+}
+
+/// The proxy handing its request records to `sink`, unless the router's log is off
+/// (`PAAS_ROUTER_LOG=off`).
+pub(crate) fn with_records_if(proxy: Proxy, on: bool, sink: paas_router::RecordSink) -> Proxy {
+    if on {
+        proxy.with_records(sink)
+    } else {
+        proxy
+    }
 }
 
 /// The router's settings from paasd's configuration (shared with `paasd router`).
