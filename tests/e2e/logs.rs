@@ -425,7 +425,11 @@ fn a_process_crashing_as_it_starts_leaves_its_lines_and_exits_in_the_log() {
             .iter()
             .filter(|l| l.ends_with("paas[worker.1]: Process exited with status 3"))
             .count();
-        said >= 3 && exits >= 3
+        let crashes = log
+            .iter()
+            .filter(|l| l.ends_with("paas[worker.1]: State changed from up to crashed"))
+            .count();
+        said >= 3 && exits >= 3 && crashes >= 3
     });
     let log = logs(&user, &repo, &["-p", "worker", "-n", "1000"]);
     let said = log

@@ -313,6 +313,7 @@ impl Supervisor {
                 let status = exit_code.map_or("unknown".to_string(), |c| c.to_string());
                 self.logs
                     .platform(app, dyno, format!("Process exited with status {status}"));
+                self.logs.platform(app, dyno, state_change(exit_code).to_string());
             }
             ContainerEventKind::OutOfMemory => self.logs.platform(
                 app,
@@ -335,9 +336,28 @@ impl Supervisor {
     }
 }
 
+/// Heroku's state line after a process ends: ended by a signal paas sends when it stops a
+/// process (SIGTERM, 143; SIGKILL after the grace, 137) it went down; any other end, whatever
+/// its status, is a crash.
+fn state_change(exit_code: Option<i64>) -> &'static str {
+    match exit_code {
+        Some(143) | Some(137) => "State changed from up to down",
+        _ => "State changed from up to crashed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_end_paas_did_not_ask_for_is_a_crash() {
+        assert_eq!(state_change(Some(3)), "State changed from up to crashed");
+        assert_eq!(state_change(Some(0)), "State changed from up to crashed");
+        assert_eq!(state_change(None), "State changed from up to crashed");
+        assert_eq!(state_change(Some(143)), "State changed from up to down");
+        assert_eq!(state_change(Some(137)), "State changed from up to down");
+    }
 
     #[test]
     fn the_journal_keeps_each_containers_last_cursor() {
