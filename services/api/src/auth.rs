@@ -41,27 +41,33 @@ impl FromRequestParts<Arc<ApiState>> for Authenticated {
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
         let secret = token_from_header(header).ok_or(ApiError::Unauthorized)?;
-        let (token, user) = state
-            .store
-            .token_by_hash(&hash_token(&secret))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let now = now_ms();
-        if token.is_expired(now) {
-            return Err(ApiError::TokenExpired {
-                expired_at: rfc3339(token.expires_at),
-            });
-        }
-        if token
-            .last_used_at
-            .is_none_or(|used| now - used >= TOUCH_EVERY_MS)
-        {
-            if let Err(e) = state.store.touch_token(token.id, now).await {
-                tracing::warn!("cannot record the use of token {}: {e}", token.id);
-            }
-        }
-        Ok(Self { user, token })
+        authenticate(state, &secret).await
     }
+}
+
+/// The user and token behind a token's secret (from a header, or the console's session
+/// cookie): refused when unknown or expired; its last use recorded now and then.
+pub async fn authenticate(state: &ApiState, secret: &str) -> Result<Authenticated, ApiError> {
+    let (token, user) = state
+        .store
+        .token_by_hash(&hash_token(secret))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let now = now_ms();
+    if token.is_expired(now) {
+        return Err(ApiError::TokenExpired {
+            expired_at: rfc3339(token.expires_at),
+        });
+    }
+    if token
+        .last_used_at
+        .is_none_or(|used| now - used >= TOUCH_EVERY_MS)
+    {
+        if let Err(e) = state.store.touch_token(token.id, now).await {
+            tracing::warn!("cannot record the use of token {}: {e}", token.id);
+        }
+    }
+    Ok(Authenticated { user, token })
 }
 
 impl FromRequestParts<Arc<ApiState>> for AuthUser {

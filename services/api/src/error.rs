@@ -44,7 +44,7 @@ impl ApiError {
         Self::Internal(e.to_string())
     }
 
-    fn status_and_id(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_id(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::TokenExpired { .. } => (StatusCode::UNAUTHORIZED, "token_expired"),

@@ -1,12 +1,14 @@
 //! The platform's HTTP surface: the JSON API (sessions, authorizations, users, apps, access),
 //! git smart HTTP
-//! for `git push`, and the internal endpoint the `pre-receive` hook calls to build and deploy.
+//! for `git push`, the internal endpoint the `pre-receive` hook calls to build and deploy, and
+//! the web console (`console`: HTML pages at the platform's root URL).
 //! API errors map to HTTP statuses in one place (`error.rs`).
 
 mod auth;
 mod bootstrap;
 mod client_addr;
 mod config;
+mod console;
 mod error;
 mod git;
 mod json;
@@ -38,9 +40,10 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 
-/// All routes of the platform host.
+/// All routes of the platform host (the JSON API, git, and the web console at `/`).
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
+        .merge(console::router(state.clone()))
         .route("/healthz", get(routes::health::healthz))
         .route("/api/login", post(routes::session::login))
         .route("/api/account", get(routes::session::account))
