@@ -365,7 +365,7 @@ fn a_running_build_is_followed_live_and_its_failure_is_kept() {
 }
 
 #[test]
-fn a_separate_routers_requests_reach_the_app_log() {
+fn a_separate_routers_requests_reach_the_app_log_and_metrics() {
     let paasd = Paasd::start();
     let user = User::admin(&paasd);
     let (repo, app) = user.deploy_sample("python-stdlib", "sep");
@@ -402,6 +402,31 @@ fn a_separate_routers_requests_reach_the_app_log() {
                 .iter()
                 .any(|l| l.contains("path=\"/via-the-separate-router\""))
         },
+    );
+    // And they count in the app's metrics like the control plane's own router's requests.
+    let answered = || -> u64 {
+        let series: serde_json::Value =
+            serde_json::from_str(&user.paas(&repo, &["metrics", "--json"]).ok().stdout)
+                .unwrap_or_default();
+        series["points"]
+            .as_array()
+            .map(|points| {
+                points
+                    .iter()
+                    .map(|p| p["requests"]["2xx"].as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let before = answered();
+    for _ in 0..5 {
+        assert_eq!(through("/counted"), 200);
+    }
+    wait_for(
+        "the separate router's requests in the app's metrics",
+        Duration::from_secs(10),
+        || answered() >= before + 5,
     );
     let _ = router.kill();
     let _ = router.wait();

@@ -25,6 +25,9 @@ pub struct ApiState {
     /// Metrics, log drains and OTLP exports (paasd starts their tasks).
     pub telemetry: Telemetry,
     pub pushes: PushGrants,
+    /// Where a separate router's shipped request records go: the same channel as this
+    /// process's own router records (set by paasd once the record keeper runs).
+    pub router_records: std::sync::OnceLock<paas_router::RecordSink>,
     /// Sign-in failure limits and the password hashing pool.
     pub signin: SigninGuard,
     /// One push at a time per app, from its build until its branch moved (or did not).
@@ -52,6 +55,7 @@ impl ApiState {
             logs,
             telemetry: Telemetry::default(),
             pushes: PushGrants::default(),
+            router_records: std::sync::OnceLock::new(),
             push_locks: Mutex::new(HashMap::new()),
         })
     }

@@ -17,7 +17,7 @@ mod supervisor;
 
 pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS, MAX_BUILD_OUTPUT_BYTES};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
-pub use records::{keep_router_records, keep_shipped_records, RecordObserver, ShippedRecord};
+pub use records::{keep_router_records, router_entry, RecordObserver};
 pub use supervisor::Supervisor;
 
 use segments::AppSegments;

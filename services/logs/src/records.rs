@@ -1,7 +1,8 @@
 //! The router's per-request records: each becomes a `router` line in its app's log (the records
 //! waiting are written together, one write per app) and is then handed, by reference, to every
 //! other `RecordObserver` (request metrics). This is the one fan-out point for router records;
-//! paasd's `serve.rs` builds the observer list.
+//! paasd's `serve.rs` builds the observer list. A separate router's records, shipped to the
+//! control plane, enter the same channel (`POST /api/router/records`).
 
 use crate::entry::{LogEntry, Source};
 use crate::LogKeeper;
@@ -16,51 +17,6 @@ const BATCH: usize = 256;
 /// log keeper's task for every request: it must not block (count, or `try_send` onward).
 pub trait RecordObserver: Send + Sync {
     fn observe(&self, record: &RequestRecord);
-}
-
-/// A record as a separate router process (`paasd router`) ships it to the control plane:
-/// its app, its time and its `router` line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ShippedRecord {
-    pub app: String,
-    pub at_micros: i64,
-    pub line: String,
-}
-
-impl ShippedRecord {
-    pub fn of(record: &RequestRecord) -> Self {
-        let entry = router_entry(record);
-        Self {
-            app: record.app.clone(),
-            at_micros: entry.at_micros,
-            line: entry.message,
-        }
-    }
-
-    /// Its line in the app's log.
-    pub fn entry(&self) -> LogEntry {
-        LogEntry {
-            at_micros: self.at_micros,
-            source: Source::Router,
-            process: None,
-            message: crate::entry::one_line(self.line.clone()),
-        }
-    }
-}
-
-/// Appends shipped records to their apps' logs (one write per app).
-pub fn keep_shipped_records(logs: &LogKeeper, records: &[ShippedRecord]) {
-    let mut per_app: Vec<(&str, Vec<LogEntry>)> = Vec::new();
-    for record in records {
-        let entry = record.entry();
-        match per_app.iter_mut().find(|(app, _)| *app == record.app) {
-            Some((_, entries)) => entries.push(entry),
-            None => per_app.push((&record.app, vec![entry])),
-        }
-    }
-    for (app, entries) in per_app {
-        logs.record_batch(app, entries);
-    }
 }
 
 /// The `router` line of a record.

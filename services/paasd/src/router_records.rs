@@ -4,8 +4,7 @@
 //! cannot be reached they wait (at most `MAX_PENDING`, the oldest dropped and counted), so
 //! the router itself never waits for any of this.
 
-use paas_logs::ShippedRecord;
-use paas_router::RecordSource;
+use paas_router::{RecordSource, RequestRecord};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -31,25 +30,25 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
         }
     };
     let url = format!("{control}/api/router/records");
-    let mut pending: VecDeque<ShippedRecord> = VecDeque::new();
+    let mut pending: VecDeque<RequestRecord> = VecDeque::new();
     let mut dropped: u64 = 0;
     let mut failing = false;
     loop {
         if pending.is_empty() {
             match source.rx.recv().await {
-                Some(record) => pending.push_back(ShippedRecord::of(&record)),
+                Some(record) => pending.push_back(record),
                 None => return,
             }
         }
         let deadline = tokio::time::Instant::now() + GATHER;
         while pending.len() < MAX_BATCH {
             match tokio::time::timeout_at(deadline, source.rx.recv()).await {
-                Ok(Some(record)) => pending.push_back(ShippedRecord::of(&record)),
+                Ok(Some(record)) => pending.push_back(record),
                 Ok(None) | Err(_) => break,
             }
         }
         let n = pending.len().min(MAX_BATCH);
-        let batch: Vec<&ShippedRecord> = pending.iter().take(n).collect();
+        let batch: Vec<&RequestRecord> = pending.iter().take(n).collect();
         let sent = client
             .post(&url)
             .bearer_auth(&token)
@@ -77,7 +76,7 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
                 let pause = tokio::time::Instant::now() + Duration::from_secs(1);
                 while let Ok(Some(record)) = tokio::time::timeout_at(pause, source.rx.recv()).await
                 {
-                    pending.push_back(ShippedRecord::of(&record));
+                    pending.push_back(record);
                 }
             }
         }

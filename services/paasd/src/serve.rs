@@ -191,6 +191,8 @@ pub async fn run() -> anyhow::Result<()> {
     // observer in this list, in order (request metrics add theirs here). Observers must not
     // block; the router never waits for any of this (a full channel drops and counts).
     let (record_sink, record_source) = record_channel(ROUTER_RECORD_BACKLOG);
+    // A separate router's records (`POST /api/router/records`) join this channel.
+    let _ = api_state.router_records.set(record_sink.clone());
     let telemetry = api_state.telemetry.clone();
     let record_observers: Vec<Arc<dyn RecordObserver>> = vec![Arc::new(
         crate::telemetry::MetricsObserver(telemetry.metrics.clone()),

@@ -445,8 +445,8 @@ impl Proxy {
             status: error.status().as_u16(),
             bytes: None,
             error: Some(RecordError {
-                code: error.code(),
-                description: error.description(),
+                code: error.code().into(),
+                description: error.description().into(),
             }),
         });
         error.page(page)

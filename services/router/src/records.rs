@@ -2,7 +2,9 @@
 //! client, process, connect and service times, status, bytes; `at=error code=H..` for the
 //! router's own errors), handed to whoever keeps the app's log without ever blocking the
 //! request: a bounded channel, `try_send`, and a count of the records dropped when it is full.
+//! Records serialize, so a separate router (`paasd router`) can ship them to the control plane.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the router knows about one finished request (its response head sent, or its error).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestRecord {
     pub app: String,
     /// When the router took the request.
@@ -32,10 +34,10 @@ pub struct RequestRecord {
 }
 
 /// The router's own error in a record: Heroku's code and its description.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordError {
-    pub code: &'static str,
-    pub description: &'static str,
+    pub code: Cow<'static, str>,
+    pub description: Cow<'static, str>,
 }
 
 impl fmt::Display for RequestRecord {
@@ -148,8 +150,8 @@ mod tests {
         );
         let mut failed = record();
         failed.error = Some(RecordError {
-            code: "H12",
-            description: "Request timeout",
+            code: "H12".into(),
+            description: "Request timeout".into(),
         });
         failed.dyno = None;
         failed.bytes = None;
