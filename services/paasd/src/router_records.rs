@@ -40,11 +40,12 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
                 None => return,
             }
         }
-        let deadline = tokio::time::Instant::now() + GATHER;
+        // Gather without waiting on the channel, so the router's sends wake no one meanwhile.
+        tokio::time::sleep(GATHER).await;
         while pending.len() < MAX_BATCH {
-            match tokio::time::timeout_at(deadline, source.rx.recv()).await {
-                Ok(Some(record)) => pending.push_back(record),
-                Ok(None) | Err(_) => break,
+            match source.rx.try_recv() {
+                Ok(record) => pending.push_back(record),
+                Err(_) => break,
             }
         }
         let n = pending.len().min(MAX_BATCH);

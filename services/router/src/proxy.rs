@@ -356,7 +356,7 @@ impl Proxy {
         connect: Duration,
         service: Duration,
     ) {
-        if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::INFO) {
+        if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::DEBUG) {
             return;
         }
         let bytes = head
@@ -381,14 +381,12 @@ impl Proxy {
         });
     }
 
-    /// Hands the record to the app's log when there is one, else to paasd's own log.
+    /// Hands the record to the app's log when there is one; else it is only a debug line of
+    /// paasd's own log (never one line per request there by default).
     fn record(&self, record: RequestRecord) {
         match &self.records {
             Some(sink) => sink.offer(record),
-            None if record.error.is_some() => {
-                tracing::warn!(target: "router", app = record.app, "{record}")
-            }
-            None => tracing::info!(target: "router", app = record.app, "{record}"),
+            None => tracing::debug!(target: "router", app = record.app, "{record}"),
         }
     }
 
