@@ -28,6 +28,12 @@ ensure_commands() {
   fi
 }
 
+# Debian's Chromium and its chromedriver, for the web console's browser tests
+# (tests/e2e/console.rs drives headless Chromium through chromedriver).
+ensure_browser() {
+  ensure_commands chromium:chromium chromedriver:chromium-driver
+}
+
 # A working Docker engine: installs docker.io and starts dockerd when `docker info` fails.
 ensure_docker() {
   if docker info >/dev/null 2>&1; then return; fi
