@@ -222,3 +222,37 @@ fn a_separate_router_keeps_serving_while_the_control_plane_is_down_and_restarts_
     assert_eq!(body.trim(), "stdlib app on web.1");
     wait_for_status(port, "edge.example.test", 200);
 }
+
+#[test]
+fn a_retired_process_finishes_the_requests_a_separate_router_has_in_flight() {
+    // A drain longer than the request, so only a drain that does not know of the separate
+    // router's request lets the process be stopped under it.
+    let paasd = Paasd::start_with(PaasdOptions {
+        env: vec![("PAAS_STOP_GRACE".into(), "15".into())],
+        ..PaasdOptions::default()
+    });
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "drain");
+    let port = paas_e2e::free_port();
+    let _router = start_router(&paasd, port);
+    let host = format!("{app}.localhost");
+    wait_for_status(port, &host, 200);
+
+    let slow = {
+        let host = host.clone();
+        std::thread::spawn(move || {
+            curl(&[
+                "-s",
+                "-H",
+                &format!("Host: {host}"),
+                &format!("http://127.0.0.1:{port}/sleep/4"),
+            ])
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    // Retire the only web process while the request is in flight through the other router.
+    user.paas(&repo, &["ps:stop", "web.1"]).ok();
+    let (status, body) = slow.join().expect("the slow request's thread");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.trim(), "stdlib app on web.1");
+}

@@ -25,7 +25,7 @@ pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
 pub use routes::drains::start_all as start_drains;
-pub use routes::router_feed::VersionedTable;
+pub use routes::router_feed::{InFlightReport, VersionedTable};
 pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;
 pub use signin::SigninConfig;
 pub use state::ApiState;
@@ -129,6 +129,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/api/router/table", get(routes::router_feed::table))
         .route("/api/router/records", post(routes::router_records::receive))
+        .route(
+            "/api/router/in-flight",
+            post(routes::router_feed::in_flight),
+        )
         .route("/metrics", get(routes::metrics::prometheus))
         .route("/api/apps/{app}/metrics", get(routes::metrics::series))
         .route(

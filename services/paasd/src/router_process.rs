@@ -13,9 +13,11 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use paas_api::VersionedTable;
+use paas_api::{InFlightReport, VersionedTable};
 use paas_router::{Proxy, RouteTable, RouteTableHandle};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Name of the file holding the secret the router reads the table with.
@@ -59,11 +61,19 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         Ok(None) => {}
         Err(e) => tracing::warn!("ignoring the saved route table: {e:#}"),
     }
+    let served = Arc::new(AtomicU64::new(0));
     tokio::spawn(follow_control_plane(
         routes.clone(),
         control.clone(),
         token.clone(),
         table_file,
+        served.clone(),
+    ));
+    tokio::spawn(report_in_flight(
+        routes.clone(),
+        control.clone(),
+        token.clone(),
+        served,
     ));
     // Its request records go to the control plane, which keeps them in the apps' logs.
     let (record_sink, record_source) = paas_router::record_channel(crate::router_records::BACKLOG);
@@ -112,6 +122,7 @@ async fn follow_control_plane(
     control: String,
     token: String,
     table_file: PathBuf,
+    served: Arc<AtomicU64>,
 ) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(40))
@@ -153,6 +164,7 @@ async fn follow_control_plane(
                     }
                     routes.publish(versioned.table);
                     after = Some(versioned.version);
+                    served.store(versioned.version, Ordering::Relaxed);
                 }
             }
             Err(e) => {
@@ -162,6 +174,56 @@ async fn follow_control_plane(
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+        }
+    }
+}
+
+/// How often the router tells the control plane what it has in flight.
+const REPORT_EVERY: Duration = Duration::from_millis(200);
+/// Longest silence between two reports (the control plane forgets a router after 3 s).
+const REPORT_AT_LEAST: Duration = Duration::from_secs(1);
+
+/// Tells the control plane, every 200 ms while anything changes and every second otherwise,
+/// which processes this router has requests in flight to and which table it serves, so the
+/// scheduler's drain waits for them before it stops a retired process.
+async fn report_in_flight(
+    routes: RouteTableHandle,
+    control: String,
+    token: String,
+    served: Arc<AtomicU64>,
+) {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    else {
+        return;
+    };
+    let router = uuid::Uuid::new_v4().simple().to_string();
+    let url = format!("{control}/api/router/in-flight");
+    let mut last: Option<(u64, Vec<(std::net::SocketAddr, usize)>)> = None;
+    let mut last_sent = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(REPORT_EVERY).await;
+        let mut counts: Vec<_> = routes.in_flight_counts().into_iter().collect();
+        counts.sort();
+        let now = (served.load(Ordering::Relaxed), counts);
+        if last.as_ref() == Some(&now) && last_sent.elapsed() < REPORT_AT_LEAST {
+            continue;
+        }
+        let report = InFlightReport {
+            router: router.clone(),
+            version: now.0,
+            counts: now.1.clone(),
+        };
+        let sent = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&report)
+            .send()
+            .await;
+        if matches!(&sent, Ok(r) if r.status().is_success()) {
+            last = Some(now);
+            last_sent = tokio::time::Instant::now();
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// One web process of an app.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,13 +62,27 @@ impl RouteTable {
     }
 }
 
+/// How long a separate router's report of its requests in flight counts.
+const REMOTE_REPORT_LIFETIME: Duration = Duration::from_secs(3);
+
+/// What a separate router (`paasd router`) last said about its requests in flight.
+#[derive(Debug, Clone)]
+struct RemoteInFlight {
+    at: Instant,
+    /// The control plane's table version that router was serving.
+    version: u64,
+    counts: HashMap<SocketAddr, usize>,
+}
+
 /// Shared handle to the current table and to the count of requests in flight per process;
 /// cheap to clone. The scheduler reads the counts to let a retired process finish its
-/// requests before it is stopped.
+/// requests before it is stopped; they include what separate routers report.
 #[derive(Debug, Clone)]
 pub struct RouteTableHandle {
     current: Arc<RwLock<Arc<RouteTable>>>,
     in_flight: Arc<Mutex<HashMap<SocketAddr, Arc<AtomicUsize>>>>,
+    /// Separate routers' last reports, by router id.
+    remote: Arc<Mutex<HashMap<String, RemoteInFlight>>>,
     /// Counts publications, so requests held for a process wake when the table changes.
     published: Arc<tokio::sync::watch::Sender<u64>>,
 }
@@ -77,6 +92,7 @@ impl Default for RouteTableHandle {
         Self {
             current: Arc::default(),
             in_flight: Arc::default(),
+            remote: Arc::default(),
             published: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
@@ -122,10 +138,50 @@ impl RouteTableHandle {
         map.entry(addr).or_default().clone()
     }
 
-    /// Requests the router has in flight to the process at `addr` now.
+    /// Requests in flight to the process at `addr` now: this process's router's, plus what
+    /// every separate router reported in the last few seconds. A router whose report is
+    /// older than the table in force may still send to a process just retired, so it counts
+    /// as one request in flight until it reports the new table.
     pub fn in_flight(&self, addr: SocketAddr) -> usize {
+        let local = {
+            let map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(&addr).map_or(0, |c| c.load(Ordering::Relaxed))
+        };
+        let version = self.version();
+        let now = Instant::now();
+        let remote = self.remote.lock().unwrap_or_else(|p| p.into_inner());
+        local
+            + remote
+                .values()
+                .filter(|r| now.duration_since(r.at) < REMOTE_REPORT_LIFETIME)
+                .map(|r| {
+                    r.counts.get(&addr).copied().unwrap_or(0) + usize::from(r.version < version)
+                })
+                .sum::<usize>()
+    }
+
+    /// The processes this router has requests in flight to, with their counts.
+    pub fn in_flight_counts(&self) -> HashMap<SocketAddr, usize> {
         let map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&addr).map_or(0, |c| c.load(Ordering::Relaxed))
+        map.iter()
+            .map(|(addr, c)| (*addr, c.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// A separate router's report: serving table `version`, with `counts` in flight.
+    pub fn report_remote(&self, router: &str, version: u64, counts: HashMap<SocketAddr, usize>) {
+        let mut remote = self.remote.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        remote.retain(|_, r| now.duration_since(r.at) < REMOTE_REPORT_LIFETIME);
+        remote.insert(
+            router.to_string(),
+            RemoteInFlight {
+                at: now,
+                version,
+                counts,
+            },
+        );
     }
 
     /// Forgets the counter of a process that is gone (once nothing is in flight to it).
@@ -181,6 +237,28 @@ mod tests {
         assert_eq!(t.app_for_domain("a.b.example.com"), Some("catchall"));
         assert_eq!(t.app_for_domain("example.com"), None);
         assert_eq!(t.app_for_domain("example.org"), None);
+    }
+
+    #[test]
+    fn a_separate_routers_requests_count_until_it_serves_the_new_table() {
+        let handle = RouteTableHandle::new();
+        let addr: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        handle.publish(RouteTable::default());
+        let version = handle.version();
+        handle.report_remote("r1", version, HashMap::from([(addr, 2)]));
+        assert_eq!(handle.in_flight(addr), 2);
+        // A new table (the process retired): the router has not said it serves it yet.
+        handle.publish(RouteTable::default());
+        handle.report_remote("r1", version, HashMap::new());
+        assert_eq!(
+            handle.in_flight(addr),
+            1,
+            "it may still send to the process"
+        );
+        handle.report_remote("r1", handle.version(), HashMap::new());
+        assert_eq!(handle.in_flight(addr), 0);
+        handle.report_remote("r2", handle.version(), HashMap::from([(addr, 1)]));
+        assert_eq!(handle.in_flight(addr), 1);
     }
 
     #[tokio::test]

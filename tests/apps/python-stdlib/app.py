@@ -1,10 +1,14 @@
-"""A standard-library-only web app: no requirements.txt, no Procfile."""
+"""A standard-library-only web app: no requirements.txt, no Procfile. `/sleep/N` answers
+after N seconds (tests keep a request in flight with it)."""
 import os
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path.startswith("/sleep/"):
+            time.sleep(float(self.path.rsplit("/", 1)[1]))
         body = f"stdlib app on {os.environ.get('DYNO', '?')}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")

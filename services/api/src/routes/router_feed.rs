@@ -32,6 +32,20 @@ pub async fn table(
     headers: HeaderMap,
     Query(after): Query<After>,
 ) -> Result<Json<VersionedTable>, ApiError> {
+    require_router_secret(&state, &headers)?;
+    let mut changes = state.routes.changes();
+    if after.after == Some(*changes.borrow_and_update()) {
+        let _ = tokio::time::timeout(LONG_POLL, changes.changed()).await;
+    }
+    let version = state.routes.version();
+    Ok(Json(VersionedTable {
+        version,
+        table: (*state.routes.snapshot()).clone(),
+    }))
+}
+
+/// Refuses a request that does not carry the routers' secret (`<data>/router.token`).
+pub(crate) fn require_router_secret(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
     let expected = state
         .config
         .router_token
@@ -46,13 +60,33 @@ pub async fn table(
     if crate::auth::hash_token(given) != crate::auth::hash_token(expected) {
         return Err(ApiError::Unauthorized);
     }
-    let mut changes = state.routes.changes();
-    if after.after == Some(*changes.borrow_and_update()) {
-        let _ = tokio::time::timeout(LONG_POLL, changes.changed()).await;
+    Ok(())
+}
+
+/// A separate router's requests in flight, per process, and the table version it serves.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InFlightReport {
+    /// The router's id, made when it starts.
+    pub router: String,
+    pub version: u64,
+    pub counts: Vec<(std::net::SocketAddr, usize)>,
+}
+
+/// `POST /api/router/in-flight`: what a separate router has in flight, so the scheduler's
+/// drain waits for its requests to a retired process too.
+pub async fn in_flight(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    crate::json::ApiJson(report): crate::json::ApiJson<InFlightReport>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    require_router_secret(&state, &headers)?;
+    if report.router.is_empty() || report.router.len() > 64 || report.counts.len() > 100_000 {
+        return Err(ApiError::BadRequest("not an in-flight report".to_string()));
     }
-    let version = state.routes.version();
-    Ok(Json(VersionedTable {
-        version,
-        table: (*state.routes.snapshot()).clone(),
-    }))
+    state.routes.report_remote(
+        &report.router,
+        report.version,
+        report.counts.into_iter().collect(),
+    );
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
