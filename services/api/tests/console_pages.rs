@@ -368,6 +368,29 @@ async fn signing_in_needs_the_forms_token_and_a_wrong_password_says_so() {
     );
     assert_eq!(visitor.get("/apps").await.status, StatusCode::OK);
 
+    // Failed sign-ins go through the API's limiter: past the limit, a message says to wait.
+    let mut guesser = Visitor::new(&router);
+    let csrf = guesser.csrf("/login").await;
+    let mut last = String::new();
+    for _ in 0..7 {
+        let answer = guesser
+            .post(
+                "/login",
+                &[
+                    ("_csrf", &csrf),
+                    ("email", "who@console.test"),
+                    ("password", "guess"),
+                ],
+            )
+            .await;
+        last = answer.body;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    assert!(last.contains("Too many failed sign-ins"), "{last}");
+
     // Signing out revokes the session's token.
     let stolen = visitor.cookies.clone();
     let csrf = visitor.csrf("/apps").await;

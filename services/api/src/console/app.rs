@@ -163,15 +163,33 @@ pub async fn scale(
     done(&name, "", outcome.await)
 }
 
+#[derive(Deserialize)]
+pub struct RestartForm {
+    /// One process type; empty or absent: every type.
+    #[serde(default)]
+    process_type: String,
+}
+
 pub async fn restart(
     State(state): State<Arc<ApiState>>,
     session: Session,
     Path(name): Path<String>,
+    Form(form): Form<RestartForm>,
 ) -> Response {
-    let outcome =
+    let target = form.process_type.trim().to_string();
+    let outcome = if target.is_empty() {
         routes::formation::restart_all(State(state.clone()), user(&session), Path(name.clone()))
             .await
-            .map(|_| "Restarting every process.".to_string());
+            .map(|_| "Restarting every process.".to_string())
+    } else {
+        routes::formation::restart_one(
+            State(state.clone()),
+            user(&session),
+            Path((name.clone(), target.clone())),
+        )
+        .await
+        .map(|_| format!("Restarting {target}."))
+    };
     done(&name, "", outcome)
 }
 
