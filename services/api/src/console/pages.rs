@@ -5,7 +5,10 @@
 
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, Path};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY,
+    SET_COOKIE, X_FRAME_OPTIONS,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -104,6 +107,16 @@ pub fn render(template: &str, mut context: Context, flash: &Flash, status: Statu
             let mut response = (status, Html(html)).into_response();
             let headers = response.headers_mut();
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // Only this origin's script, no framing, forms post only here.
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                     frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                ),
+            );
+            headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
             if flash.0.is_some() {
                 headers.append(
                     SET_COOKIE,
