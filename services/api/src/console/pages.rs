@@ -82,6 +82,8 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
 ];
 
 const FLASH_COOKIE: &str = "paas_flash";
+/// Bytes of a flash message (2,000 bytes are 2,667 in base64, well within a cookie).
+const FLASH_MAX_BYTES: usize = 2_000;
 
 fn tera() -> &'static Tera {
     static TERA: OnceLock<Tera> = OnceLock::new();
@@ -140,6 +142,12 @@ pub fn render(template: &str, mut context: Context, flash: &Flash, status: Statu
 
 /// A 303 to `to` carrying a one-shot message for the next page.
 pub fn redirect_with(to: &str, kind: &str, message: &str) -> Response {
+    // A cookie holds about 4 KB: a long message (a failed release's last lines) is cut.
+    let mut cut = message.len().min(FLASH_MAX_BYTES);
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let message = &message[..cut];
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(format!("{kind}\n{message}").as_bytes());
     let mut response = redirect(to);
@@ -227,6 +235,19 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_flash_message_is_cut_to_fit_a_cookie() {
+        let response = redirect_with("/apps", "error", &"é".repeat(5_000));
+        let cookie = response
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(cookie.starts_with("paas_flash="), "{cookie}");
+        assert!(cookie.len() < 3_000, "{}", cookie.len());
+    }
 
     #[test]
     fn every_template_parses() {
