@@ -532,6 +532,17 @@ async fn apps_config_vars_and_destroy_through_forms_and_other_users_see_nothing(
         let page = owner.get(&format!("/apps/shop{tab}")).await;
         assert_eq!(page.status, StatusCode::OK, "{tab}");
     }
+    for hours in ["1", "6", "24", "999", "x"] {
+        let page = owner
+            .get(&format!("/apps/shop/metrics?hours={hours}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{hours}");
+        assert_eq!(
+            page.body.matches("<svg class=\"chart\"").count(),
+            3,
+            "{hours}"
+        );
+    }
     let logs = owner.get("/apps/shop/logs?source=paas").await;
     assert!(
         logs.body.contains("Release v1 created by user"),

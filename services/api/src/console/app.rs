@@ -647,17 +647,38 @@ pub async fn logs_stream(
 
 // ---- Metrics ----
 
+/// The windows the metrics page offers: (hours, seconds per point).
+const METRICS_WINDOWS: &[(u64, u64)] = &[(1, 60), (6, 300), (24, 900)];
+
+#[derive(Deserialize)]
+pub struct MetricsWindow {
+    /// Anything but an offered window shows the first.
+    hours: Option<String>,
+}
+
 pub async fn metrics(
     State(state): State<Arc<ApiState>>,
     session: Session,
     Path(name): Path<String>,
     headers: HeaderMap,
+    Query(window): Query<MetricsWindow>,
     flash: Flash,
 ) -> Response {
     let page = async {
         let (_, mut context) = app_context(&state, &session, &name, &headers, "metrics").await?;
-        let query = serde_json::from_value(serde_json::json!({"window": 3600, "step": 60}))
-            .map_err(ApiError::internal)?;
+        let (hours, step) = METRICS_WINDOWS
+            .iter()
+            .copied()
+            .find(|(h, _)| window.hours.as_deref() == Some(h.to_string().as_str()))
+            .unwrap_or(METRICS_WINDOWS[0]);
+        context.insert("hours", &hours);
+        context.insert(
+            "windows",
+            &METRICS_WINDOWS.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+        );
+        let query =
+            serde_json::from_value(serde_json::json!({"window": hours * 3600, "step": step}))
+                .map_err(ApiError::internal)?;
         let series = routes::metrics::series(
             State(state.clone()),
             user(&session),
