@@ -175,16 +175,26 @@ impl Proxy {
         local_port: u16,
     ) -> Response<Body> {
         let started = Instant::now();
+        // The request's path and host are copied only when a record will be made of them.
+        let recorded =
+            self.records.is_some() || tracing::enabled!(target: "router", tracing::Level::DEBUG);
         let mut facts = RequestFacts {
             app,
             method: req.method().clone(),
-            path: req.uri().path().to_string(),
-            host: req
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("")
-                .to_string(),
+            path: if recorded {
+                req.uri().path().to_string()
+            } else {
+                String::new()
+            },
+            host: if recorded {
+                req.headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            } else {
+                String::new()
+            },
             peer,
             at: SystemTime::now(),
             request_id: String::new(),
@@ -245,12 +255,12 @@ impl Proxy {
             changes.borrow_and_update();
             let table = self.table.snapshot();
             let Some(route) = table.apps.get(app) else {
-                return self.fail(RouterError::NoSuchApp, &facts, None);
+                return self.fail(RouterError::NoSuchApp, facts, None);
             };
             if let Some(maintenance) = &route.maintenance {
                 return self.fail(
                     RouterError::Maintenance,
-                    &facts,
+                    facts,
                     maintenance.page_url.as_deref(),
                 );
             }
@@ -267,11 +277,11 @@ impl Proxy {
                     continue;
                 }
                 let error = last_error.unwrap_or_else(|| no_process_error(route));
-                return self.fail(error, &facts, None);
+                return self.fail(error, facts, None);
             };
             tried.push(backend.addr);
             let Some(this_body) = body.take().or_else(|| retryable.then(Body::empty)) else {
-                return self.fail(last_error.unwrap_or(RouterError::AppCrashed), &facts, None);
+                return self.fail(last_error.unwrap_or(RouterError::AppCrashed), facts, None);
             };
             let in_flight = {
                 let counter = self.table.counter(backend.addr);
@@ -310,12 +320,12 @@ impl Proxy {
                             tokio::spawn(tunnel(client_upgrade, backend_upgrade, in_flight));
                         }
                         let (head, _) = response.into_parts();
-                        self.log_request(&facts, backend, &head, connect, service);
+                        self.log_request(facts, backend, &head, connect, service);
                         return Response::from_parts(head, Body::empty());
                     }
                     let (mut head, incoming) = response.into_parts();
                     strip_hop_by_hop(&mut head.headers);
-                    self.log_request(&facts, backend, &head, connect, service);
+                    self.log_request(facts, backend, &head, connect, service);
                     let body = ProxiedBody {
                         inner: IdleTimeout::new(incoming, self.config.idle_timeout),
                         returner,
@@ -337,20 +347,20 @@ impl Proxy {
                     }
                 }
                 Ok(Sent::Failed(_)) if client_body_failed.load(Ordering::Relaxed) => {
-                    return self.fail(RouterError::BadRequestBody, &facts, None);
+                    return self.fail(RouterError::BadRequestBody, facts, None);
                 }
                 Ok(Sent::Failed(err)) => {
                     tracing::warn!(target: "router", app, dyno = %backend.dyno, "connection closed without response: {err}");
-                    return self.fail(RouterError::ConnectionClosed, &facts, None);
+                    return self.fail(RouterError::ConnectionClosed, facts, None);
                 }
-                Err(_) => return self.fail(RouterError::Timeout, &facts, None),
+                Err(_) => return self.fail(RouterError::Timeout, facts, None),
             }
         }
     }
 
     fn log_request(
         &self,
-        facts: &RequestFacts<'_>,
+        facts: RequestFacts<'_>,
         backend: &Backend,
         head: &http::response::Parts,
         connect: Duration,
@@ -367,10 +377,10 @@ impl Proxy {
         self.record(RequestRecord {
             app: facts.app.to_string(),
             at: facts.at,
-            method: facts.method.to_string(),
-            path: facts.path.clone(),
-            host: facts.host.clone(),
-            request_id: facts.request_id.clone(),
+            method: facts.method.as_str().to_owned(),
+            path: facts.path,
+            host: facts.host,
+            request_id: facts.request_id,
             client: facts.peer.ip(),
             dyno: Some(backend.dyno.clone()),
             connect_ms: millis(connect),
@@ -425,17 +435,20 @@ impl Proxy {
     fn fail(
         &self,
         error: RouterError,
-        facts: &RequestFacts<'_>,
+        facts: RequestFacts<'_>,
         page: Option<&str>,
     ) -> Response<Body> {
+        if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::DEBUG) {
+            return error.page(page);
+        }
         let elapsed = facts.at.elapsed().unwrap_or_default();
         self.record(RequestRecord {
             app: facts.app.to_string(),
             at: facts.at,
-            method: facts.method.to_string(),
-            path: facts.path.clone(),
-            host: facts.host.clone(),
-            request_id: facts.request_id.clone(),
+            method: facts.method.as_str().to_owned(),
+            path: facts.path,
+            host: facts.host,
+            request_id: facts.request_id,
             client: facts.peer.ip(),
             dyno: None,
             connect_ms: 0,
