@@ -6,6 +6,8 @@
 //! The binaries come from the workspace's target directory: run `cargo build --bins` first
 //! (`scripts/test` does).
 
+pub mod swarm;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,137 @@
+//! A real multi-host Docker Swarm for a test: `SwarmCluster::up(3)` runs
+//! `scripts/swarm-cluster up 3` (engines in network namespaces, the run stack image loaded
+//! into each, every node a Ready manager) and its `Drop` runs `scripts/swarm-cluster down`,
+//! also when the test panics. The cluster's names and addresses (namespaces `paas-sw-*`,
+//! 10.231.0.0/24) are machine-wide, so a cross-process lock (`<dir>.lock`, flock) makes tests
+//! that use it take turns.
+
+use crate::workspace;
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The work directory the script uses unless `PAAS_SWARM_DIR` says otherwise.
+const DEFAULT_DIR: &str = "/tmp/paas-swarm";
+
+/// A running cluster; torn down when dropped.
+pub struct SwarmCluster {
+    dir: PathBuf,
+    nodes: usize,
+    /// How long `up` took.
+    pub took: Duration,
+    _lock: File,
+}
+
+impl SwarmCluster {
+    /// Brings up a fresh cluster of `nodes` engines (a previous one is torn down first).
+    pub fn up(nodes: usize) -> Self {
+        let dir = std::env::var("PAAS_SWARM_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(DEFAULT_DIR));
+        let lock_path = dir.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .unwrap_or_else(|e| panic!("open {}: {e}", lock_path.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
+        let mut cluster = SwarmCluster {
+            dir,
+            nodes,
+            took: Duration::ZERO,
+            _lock: lock,
+        };
+        // A cluster left by a killed test run: start from nothing.
+        cluster.script(&["down"]);
+        let started = Instant::now();
+        let output = cluster.script(&["up", &nodes.to_string()]);
+        assert!(
+            output.status.success(),
+            "scripts/swarm-cluster up {nodes} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        cluster.took = started.elapsed();
+        cluster
+    }
+
+    fn script(&self, args: &[&str]) -> Output {
+        Command::new(workspace().join("scripts/swarm-cluster"))
+            .args(args)
+            .env("PAAS_SWARM_DIR", &self.dir)
+            .output()
+            .expect("scripts/swarm-cluster runs")
+    }
+
+    /// How many engines the cluster has.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// Node `n`'s (1-based) engine socket, as a `DOCKER_HOST` value.
+    pub fn docker_host(&self, n: usize) -> String {
+        format!("unix://{}/node-{n}/docker.sock", self.dir.display())
+    }
+
+    /// Node `n`'s address on the cluster's bridge, reachable from the host.
+    pub fn addr(&self, n: usize) -> String {
+        format!("10.231.0.{}", 10 + n)
+    }
+
+    /// Node `n`'s hostname, as `docker node ls` shows it.
+    pub fn hostname(&self, n: usize) -> String {
+        format!("paas-sw-{n}")
+    }
+
+    /// Runs the docker CLI against node `n`'s engine.
+    pub fn docker(&self, n: usize, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.docker_host(n))
+            .args(args)
+            .output()
+            .expect("docker runs")
+    }
+
+    /// Runs the docker CLI against node `n`, panics unless it succeeds, returns its stdout.
+    pub fn docker_ok(&self, n: usize, args: &[&str]) -> String {
+        let output = self.docker(n, args);
+        assert!(
+            output.status.success(),
+            "docker {args:?} on node {n}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The run stack image loaded into every node.
+    pub fn stack_image(&self) -> String {
+        let out = self.docker_ok(
+            1,
+            &[
+                "images",
+                "paas/stack-run",
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+            ],
+        );
+        out.lines()
+            .next()
+            .expect("the run stack image is loaded into node 1")
+            .to_string()
+    }
+}
+
+impl Drop for SwarmCluster {
+    fn drop(&mut self) {
+        let output = self.script(&["down"]);
+        if !output.status.success() {
+            eprintln!(
+                "scripts/swarm-cluster down failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
