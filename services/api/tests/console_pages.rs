@@ -1,140 +1,53 @@
-//! The web console's pages and forms below the browser: the platform's router in-process
-//! (axum `oneshot`), a real SQLite store in a temporary directory and an in-memory container
-//! runtime that holds no containers, so no Docker is needed. Deploys need the real platform
+//! The web console's pages and forms below the browser: the platform in-process on port 0
+//! (a real HTTP server on 127.0.0.1), a real SQLite store in a temporary directory and the
+//! in-memory fake of the container runtime (`paas_runtime::memory::MemoryRuntime`), so no
+//! Docker is needed. Deploys need the real platform
 //! (`tests/e2e/console.rs`); everything up to the first push is here: signing in (and its
 //! CSRF and wrong-password answers), the CSRF check on every console form, creating an app,
 //! config vars before the first deploy (invalid keys inline, values escaped), a failed form's
 //! message, other users' apps, destroying with the name typed.
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use paas_api::{ApiConfig, ApiState, SigninConfig};
 use paas_logs::LogKeeper;
 use paas_router::RouteTableHandle;
-use paas_runtime::{
-    Attached, ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, DockerBuild,
-    ImageConfig, ImageDetails, LogLine, RuntimeError, StackConfig, StackImages,
-};
+use paas_runtime::memory::MemoryRuntime;
+use paas_runtime::{ContainerRuntime, StackImages};
 use paas_scheduler::{Scheduler, SchedulerConfig};
 use paas_store::{SqlStore, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tower::ServiceExt;
-
-type Result<T> = std::result::Result<T, RuntimeError>;
-
-/// A container engine with nothing in it: lists are empty, removals succeed, and anything
-/// that would run a container fails (pages and forms before a deploy never do).
-struct EmptyRuntime;
-
-fn unsupported<T>() -> Result<T> {
-    Err(RuntimeError::Docker(
-        "the in-memory runtime runs no containers".to_string(),
-    ))
-}
-
-#[async_trait]
-impl ContainerRuntime for EmptyRuntime {
-    async fn ensure_network(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn remove_network(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn list_containers(&self, _: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
-        Ok(Vec::new())
-    }
-    async fn create_container(&self, _: &ContainerSpec) -> Result<String> {
-        unsupported()
-    }
-    async fn start_container(&self, _: &str) -> Result<()> {
-        unsupported()
-    }
-    async fn rename_container(&self, _: &str, _: &str) -> Result<()> {
-        unsupported()
-    }
-    async fn remove_container(&self, _: &str, _: Duration) -> Result<()> {
-        Ok(())
-    }
-    async fn inspect_container(&self, _: &str) -> Result<Option<ContainerInfo>> {
-        Ok(None)
-    }
-    async fn upload_tar(&self, _: &str, _: &str, _: Vec<u8>) -> Result<()> {
-        unsupported()
-    }
-    async fn download_tar(&self, _: &str, _: &str) -> Result<Vec<u8>> {
-        unsupported()
-    }
-    async fn upload_tar_file(&self, _: &str, _: &str, _: &Path) -> Result<()> {
-        unsupported()
-    }
-    async fn download_tar_file(&self, _: &str, _: &str, _: &Path) -> Result<()> {
-        unsupported()
-    }
-    async fn follow_output(&self, _: &str, _: mpsc::Sender<String>) -> Result<()> {
-        unsupported()
-    }
-    async fn follow_logs(&self, _: &str, _: Option<i64>, _: mpsc::Sender<LogLine>) -> Result<()> {
-        unsupported()
-    }
-    async fn wait_container(&self, _: &str) -> Result<i64> {
-        unsupported()
-    }
-    async fn attach_container(&self, _: &str) -> Result<Attached> {
-        unsupported()
-    }
-    async fn resize_tty(&self, _: &str, _: u16, _: u16) -> Result<()> {
-        unsupported()
-    }
-    async fn was_oom_killed(&self, _: &str) -> Result<bool> {
-        Ok(false)
-    }
-    async fn last_output(&self, _: &str, _: usize) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-    async fn watch_events(
-        &self,
-        _: &BTreeMap<String, String>,
-        _: mpsc::Sender<ContainerEvent>,
-    ) -> Result<()> {
-        Ok(())
-    }
-    async fn commit(&self, _: &str, _: &str, _: &ImageConfig) -> Result<()> {
-        unsupported()
-    }
-    async fn image_exists(&self, _: &str) -> Result<bool> {
-        Ok(false)
-    }
-    async fn build_image(&self, _: &Path, _: &DockerBuild, _: mpsc::Sender<String>) -> Result<()> {
-        unsupported()
-    }
-    async fn image_details(&self, _: &str) -> Result<Option<ImageDetails>> {
-        Ok(None)
-    }
-    async fn image_size(&self, _: &str) -> Result<Option<i64>> {
-        Ok(None)
-    }
-    async fn remove_image(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn remove_volume(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn ensure_stacks(&self, _: &StackConfig, _: mpsc::Sender<String>) -> Result<StackImages> {
-        unsupported()
-    }
-}
 
 const ADMIN: &str = "admin@console.test";
 const PASSWORD: &str = "console-password-1";
 
+/// The platform served in-process on a real socket (127.0.0.1, port 0), zero2prod's
+/// `spawn_app`: a fresh SQLite database in `dir` with an admin account, and the in-memory
+/// container runtime (`MemoryRuntime`), so no Docker is needed.
+#[derive(Clone, Copy)]
+struct Platform {
+    addr: std::net::SocketAddr,
+}
+
+async fn platform(dir: &Path) -> (Platform, Arc<dyn Store>) {
+    let (router, store) = platform_router(dir).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port 0");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (Platform { addr }, store)
+}
+
 /// The platform's router on a fresh database in `dir`, with an admin account.
-async fn platform(dir: &Path) -> (Router, Arc<dyn Store>) {
+async fn platform_router(dir: &Path) -> (Router, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(
         SqlStore::connect_sqlite_file(&dir.join("paas.db"))
             .await
@@ -143,7 +56,7 @@ async fn platform(dir: &Path) -> (Router, Arc<dyn Store>) {
     paas_api::ensure_admin(store.as_ref(), ADMIN, Some(PASSWORD.to_string()))
         .await
         .expect("admin");
-    let runtime: Arc<dyn ContainerRuntime> = Arc::new(EmptyRuntime);
+    let runtime: Arc<dyn ContainerRuntime> = Arc::new(MemoryRuntime::new());
     let routes = RouteTableHandle::new();
     let scheduler = Scheduler::new(
         store.clone(),
@@ -201,27 +114,36 @@ struct Answer {
     location: Option<String>,
 }
 
-/// A browser-like client: keeps cookies, sends forms.
+/// A browser-like client over HTTP: keeps cookies, sends forms.
 struct Visitor {
-    router: Router,
+    platform: Platform,
+    client: Client<HttpConnector, Body>,
     cookies: BTreeMap<String, String>,
 }
 
 impl Visitor {
-    fn new(router: &Router) -> Self {
+    fn new(platform: &Platform) -> Self {
         Self {
-            router: router.clone(),
+            platform: *platform,
+            client: Client::builder(TokioExecutor::new()).build_http(),
             cookies: BTreeMap::new(),
         }
     }
 
-    async fn send(&mut self, request: Request<Body>) -> Answer {
+    async fn send(&mut self, mut request: Request<Body>) -> Answer {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/".to_string(), |pq| pq.as_str().to_string());
+        *request.uri_mut() = format!("http://{}{target}", self.platform.addr)
+            .parse()
+            .expect("a URL");
         let response = self
-            .router
-            .clone()
-            .oneshot(request)
+            .client
+            .request(request)
             .await
-            .expect("infallible");
+            .expect("the platform answers")
+            .map(Body::new);
         let status = response.status();
         let cookies: Vec<String> = response
             .headers()

@@ -7,6 +7,7 @@ mod attach;
 mod docker;
 mod error;
 mod log_line;
+pub mod memory;
 mod spec;
 mod stacks;
 mod subnets;
