@@ -1,10 +1,17 @@
 //! The multi-host Swarm the Swarm backend is tested on (`scripts/swarm-cluster`, issue 11):
 //! three engines in network namespaces form one Swarm, a service's replicas spread over them,
 //! and each task answers from the host at its node's address (host-mode published port: this
-//! kernel has no IPVS, so the ingress mesh is not used).
+//! kernel has no IPVS, so the ingress mesh is not used). Then the runtime's `SwarmRuntime`
+//! runs a process type as a service on that cluster: its tasks listed as processes with their
+//! node and route address, each answering there, scaled, rolled over to a new release and
+//! removed. One test, so that the cluster (the slow part) starts once.
 
 use paas_e2e::curl;
 use paas_e2e::swarm::SwarmCluster;
+use paas_runtime::swarm::{
+    service_name, ServiceChange, ServiceProcessSpec, SwarmProcess, SwarmRuntime, SwarmState,
+};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// A tiny HTTP server answering with the hostname of the node its task runs on (the service
@@ -127,9 +134,168 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
         assert_eq!(labelled.lines().count(), 1, "node {n}: {labelled}");
     }
 
+    eprintln!(
+        "CLI service checked at {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let phase = Instant::now();
+    tokio::runtime::Runtime::new()
+        .expect("a tokio runtime")
+        .block_on(swarm_runtime_runs_a_process_type_as_a_service(
+            &cluster, &image,
+        ));
+    eprintln!("SwarmRuntime phase: {:.1} s", phase.elapsed().as_secs_f64());
+
+    let teardown = Instant::now();
     drop(cluster);
+    eprintln!("teardown: {:.1} s", teardown.elapsed().as_secs_f64());
     eprintln!(
         "whole test, with teardown: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// GETs each process's route and returns the bodies (each process answers with its node's
+/// hostname), retrying while a just-started task's server is not listening yet.
+fn answers(processes: &[SwarmProcess]) -> Vec<String> {
+    processes
+        .iter()
+        .map(|p| {
+            let route = p.route().unwrap_or_else(|| panic!("{p:?} has no route"));
+            let url = format!("http://{route}/");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (status, body) = curl(&["-sS", "--max-time", "2", &url]);
+                if status == 200 {
+                    return body;
+                }
+                assert!(Instant::now() < deadline, "{url} ({p:?}) never answered");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+        .collect()
+}
+
+async fn swarm_runtime_runs_a_process_type_as_a_service(cluster: &SwarmCluster, image: &str) {
+    let swarm = SwarmRuntime::connect_to(&cluster.docker_host(1)["unix://".len()..])
+        .await
+        .expect("node 1's engine");
+    assert_eq!(
+        swarm.state().await.expect("docker info"),
+        SwarmState::Manager
+    );
+    swarm.ensure_manager().await.expect("node 1 is a manager");
+
+    let nodes = swarm.nodes().await.expect("nodes");
+    let seen: Vec<(String, String, bool)> = nodes
+        .iter()
+        .map(|n| {
+            (
+                n.hostname.clone(),
+                n.addr.map(|a| a.to_string()).unwrap_or_default(),
+                n.is_ready(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, bool)> = (1..=3)
+        .map(|n| (cluster.hostname(n), cluster.addr(n), true))
+        .collect();
+    assert_eq!(seen, expected);
+
+    let labels = BTreeMap::from([
+        ("paas.instance".to_string(), "e2e".to_string()),
+        ("paas.app".to_string(), "hello".to_string()),
+        ("paas.process".to_string(), "web".to_string()),
+    ]);
+    let mut spec = ServiceProcessSpec::new(service_name("e2e", "hello", "web"), image, 3);
+    spec.cmd = Some(vec!["python3".into(), "-c".into(), SERVER.into()]);
+    spec.env.insert("NODE".into(), "{{.Node.Hostname}}".into());
+    spec.labels = labels.clone();
+    spec.labels.insert("paas.release".into(), "1".into());
+    spec.port = Some(5000);
+    spec.memory_bytes = Some(256 << 20);
+    spec.stop_grace = Duration::from_secs(2);
+    spec.update_monitor = Duration::from_secs(2);
+    let created = swarm.ensure_service(&spec).await.expect("service created");
+    assert!(
+        matches!(created, ServiceChange::Created { .. }),
+        "{created:?}"
+    );
+
+    // Three processes, one per node (spread), each routed at its node's address.
+    let processes = swarm
+        .wait_converged(&labels, Duration::from_secs(60))
+        .await
+        .expect("3 tasks running");
+    assert_eq!(processes.len(), 3, "{processes:?}");
+    let slots: Vec<u64> = processes.iter().map(|p| p.slot).collect();
+    assert_eq!(slots, vec![1, 2, 3]);
+    let on: BTreeSet<String> = processes.iter().filter_map(|p| p.node.clone()).collect();
+    assert_eq!(on.len(), 3, "{processes:?}");
+    for p in &processes {
+        assert_eq!(p.labels["paas.app"], "hello", "{p:?}");
+        assert_eq!(p.labels["paas.release"], "1", "{p:?}");
+        let route = p.route().expect("routed");
+        let node = nodes.iter().find(|n| Some(&n.hostname) == p.node.as_ref());
+        assert_eq!(Some(route.ip()), node.and_then(|n| n.addr), "{p:?}");
+    }
+    let bodies = answers(&processes);
+    let nodes_of: Vec<String> = processes.iter().filter_map(|p| p.node.clone()).collect();
+    assert_eq!(bodies, nodes_of);
+
+    // Scaled to 5: two nodes run two tasks each, on ports of their own.
+    swarm
+        .scale_service(&spec.name, 5)
+        .await
+        .expect("scaled to 5");
+    let processes = swarm
+        .wait_converged(&labels, Duration::from_secs(60))
+        .await
+        .expect("5 tasks running");
+    assert_eq!(processes.len(), 5, "{processes:?}");
+    let routes: BTreeSet<_> = processes.iter().filter_map(|p| p.route()).collect();
+    assert_eq!(routes.len(), 5, "{processes:?}");
+    let bodies = answers(&processes);
+    let nodes_of: Vec<String> = processes.iter().filter_map(|p| p.node.clone()).collect();
+    assert_eq!(bodies, nodes_of);
+
+    // A new release rolls every task over (start-first); the spec's replicas are kept.
+    spec.replicas = 5;
+    spec.labels.insert("paas.release".into(), "2".into());
+    let updated = swarm.ensure_service(&spec).await.expect("service updated");
+    assert!(
+        matches!(updated, ServiceChange::Updated { .. }),
+        "{updated:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let rolled = loop {
+        let processes = swarm.list_processes(&labels).await.expect("processes");
+        let running_new = processes
+            .iter()
+            .filter(|p| p.route().is_some() && p.labels["paas.release"] == "2")
+            .count();
+        if running_new == 5 && processes.len() == 5 {
+            break processes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "release 2 never replaced release 1: {processes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    answers(&rolled);
+
+    swarm
+        .remove_service(&spec.name)
+        .await
+        .expect("service removed");
+    swarm
+        .remove_service(&spec.name)
+        .await
+        .expect("removing a missing service is no error");
+    assert!(swarm
+        .list_processes(&labels)
+        .await
+        .expect("processes")
+        .is_empty());
 }

@@ -11,6 +11,7 @@ pub mod memory;
 mod spec;
 mod stacks;
 mod subnets;
+pub mod swarm;
 
 pub use attach::{Attached, OutputChunk};
 pub use docker::{DockerBuild, DockerRuntime};
