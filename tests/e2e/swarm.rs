@@ -3,13 +3,14 @@
 //! and each task answers from the host at its node's address (host-mode published port: this
 //! kernel has no IPVS, so the ingress mesh is not used). Then the runtime's `SwarmRuntime`
 //! runs a process type as a service on that cluster: its tasks listed as processes with their
-//! node and route address, each answering there, scaled, rolled over to a new release and
-//! removed. One test, so that the cluster (the slow part) starts once.
+//! node and route address, each answering there, scaled, rolled over to a new release, moved
+//! off a drained node, and removed. One test, so that the cluster (the slow part) starts once.
 
 use paas_e2e::curl;
 use paas_e2e::swarm::SwarmCluster;
 use paas_runtime::swarm::{
-    service_name, ServiceChange, ServiceProcessSpec, SwarmProcess, SwarmRuntime, SwarmState,
+    service_name, Availability, ServiceChange, ServiceProcessSpec, SwarmProcess, SwarmRuntime,
+    SwarmState,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -284,6 +285,46 @@ async fn swarm_runtime_runs_a_process_type_as_a_service(cluster: &SwarmCluster, 
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     answers(&rolled);
+
+    // Draining node 3 moves its processes to the other two; all five still answer.
+    let node3 = nodes
+        .iter()
+        .find(|n| n.hostname == cluster.hostname(3))
+        .expect("node 3");
+    swarm
+        .set_availability(&node3.id, Availability::Drain)
+        .await
+        .expect("node 3 drained");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let moved = loop {
+        let processes = swarm.list_processes(&labels).await.expect("processes");
+        let routed_elsewhere = processes
+            .iter()
+            .filter(|p| p.route().is_some() && p.node.as_deref() != Some(&node3.hostname))
+            .count();
+        if routed_elsewhere == 5 && processes.len() == 5 {
+            break processes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node 3's processes never moved: {processes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let bodies = answers(&moved);
+    assert!(bodies.iter().all(|b| b != &node3.hostname), "{bodies:?}");
+    let drained = swarm.nodes().await.expect("nodes");
+    assert_eq!(
+        drained
+            .iter()
+            .find(|n| n.id == node3.id)
+            .map(|n| n.availability.as_str()),
+        Some("drain")
+    );
+    swarm
+        .set_availability(&node3.id, Availability::Active)
+        .await
+        .expect("node 3 active again");
 
     swarm
         .remove_service(&spec.name)
