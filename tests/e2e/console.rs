@@ -77,8 +77,7 @@ async fn browser(driver: &Driver) -> Client {
         }
     }
     caps.insert("goog:chromeOptions".to_string(), options);
-    ClientBuilder::rustls()
-        .expect("TLS roots")
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url())
         .await
