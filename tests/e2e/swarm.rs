@@ -340,3 +340,39 @@ async fn swarm_runtime_runs_a_process_type_as_a_service(cluster: &SwarmCluster, 
         .expect("processes")
         .is_empty());
 }
+
+/// Issue 11, point 6: with `PAAS_SCHEDULER=swarm` on an engine outside a Swarm (the host's
+/// own engine), paasd stops at start with one line naming the command that fixes it.
+#[test]
+fn paasd_with_the_swarm_scheduler_outside_a_swarm_stops_with_one_line_saying_how_to_fix_it() {
+    let state = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
+        .output()
+        .expect("docker info runs");
+    let state = String::from_utf8_lossy(&state.stdout).trim().to_string();
+    if state != "inactive" {
+        eprintln!("the host's engine is in a Swarm ({state}): nothing to check here");
+        return;
+    }
+    let data = tempfile::tempdir().expect("a data directory");
+    let output = std::process::Command::new(paas_e2e::binary("paasd"))
+        .arg("serve")
+        .env("PAAS_DATA", data.path())
+        .env("PAAS_HTTP_ADDR", "127.0.0.1:0")
+        .env("PAAS_ADMIN_PASSWORD", "admin-password-e2e")
+        .env("PAAS_SCHEDULER", "swarm")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("paasd runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("PAAS_SCHEDULER=swarm"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("docker swarm init --advertise-addr"),
+        "{stderr}"
+    );
+}

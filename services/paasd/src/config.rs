@@ -104,6 +104,18 @@ pub struct Config {
     /// The window of `login_max_failures`, from the first failure.
     #[serde(alias = "login_window")]
     pub login_window_secs: u64,
+    /// Where processes run: this Docker engine (`docker`), or a Docker Swarm through this
+    /// engine, a manager (`swarm`; in progress, see `swarm_check.rs`).
+    pub scheduler: SchedulerKind,
+}
+
+/// `PAAS_SCHEDULER`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerKind {
+    #[default]
+    Docker,
+    Swarm,
 }
 
 impl Default for Config {
@@ -150,6 +162,7 @@ impl Default for Config {
             token_ttl_secs: 365 * 24 * 60 * 60,
             login_max_failures: 5,
             login_window_secs: 300,
+            scheduler: SchedulerKind::Docker,
         }
     }
 }
@@ -322,6 +335,13 @@ impl Config {
             self.login_max_failures = v.parse().with_context(|| {
                 format!("PAAS_LOGIN_MAX_FAILURES {v:?} is not a number of attempts")
             })?;
+        }
+        if let Some(v) = env("PAAS_SCHEDULER") {
+            self.scheduler = match v.as_str() {
+                "docker" => SchedulerKind::Docker,
+                "swarm" => SchedulerKind::Swarm,
+                _ => anyhow::bail!("PAAS_SCHEDULER {v:?} is not docker or swarm"),
+            };
         }
         if let Some(v) = env("PAAS_LOGIN_WINDOW") {
             self.login_window_secs = v
@@ -566,6 +586,7 @@ mod tests {
             ("token_ttl", "3600"),
             ("login_max_failures", "3"),
             ("login_window", "60"),
+            ("scheduler", "\"swarm\""),
         ]);
         let keys = documented_keys();
         assert!(keys.len() >= 14, "README's table not found: {keys:?}");
@@ -579,6 +600,7 @@ mod tests {
             })
             .collect();
         let config: Config = toml::from_str(&file).unwrap_or_else(|e| panic!("{e}\n{file}"));
+        assert_eq!(config.scheduler, SchedulerKind::Swarm);
         assert_eq!(config.data_dir, PathBuf::from("/srv/paas"));
         assert_eq!(config.http_addr.port(), 9090);
         assert_eq!(config.domain, "apps.example.com");

@@ -15,6 +15,7 @@ mod router_process;
 mod router_records;
 mod serve;
 mod stacks;
+mod swarm_check;
 mod telemetry;
 
 use clap::{Parser, Subcommand};
