@@ -4,7 +4,8 @@
 //! kernel has no IPVS, so the ingress mesh is not used). Then the runtime's `SwarmRuntime`
 //! runs a process type as a service on that cluster: its tasks listed as processes with their
 //! node and route address, each answering there, scaled, rolled over to a new release, moved
-//! off a drained node, and removed. One test, so that the cluster (the slow part) starts once.
+//! off a drained node and off a node that dies, and removed. One test, so that the cluster
+//! (the slow part) starts once.
 
 use paas_e2e::curl;
 use paas_e2e::swarm::SwarmCluster;
@@ -325,6 +326,46 @@ async fn swarm_runtime_runs_a_process_type_as_a_service(cluster: &SwarmCluster, 
         .set_availability(&node3.id, Availability::Active)
         .await
         .expect("node 3 active again");
+
+    // Node 2 dies: Swarm marks it down within seconds (1 s heartbeat) and starts its
+    // processes on the others; every process listed is routed on a live node and answers.
+    let node2 = nodes
+        .iter()
+        .find(|n| n.hostname == cluster.hostname(2))
+        .expect("node 2");
+    let killed = Instant::now();
+    cluster.kill(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let replaced = loop {
+        let processes = swarm.list_processes(&labels).await.expect("processes");
+        let down = swarm
+            .nodes()
+            .await
+            .expect("nodes")
+            .iter()
+            .any(|n| n.id == node2.id && !n.is_ready());
+        let routed_elsewhere = processes
+            .iter()
+            .filter(|p| p.route().is_some() && p.node.as_deref() != Some(&node2.hostname))
+            .count();
+        if down && routed_elsewhere == 5 {
+            break processes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node 2's processes were never replaced: {processes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!(
+        "node 2 down and its processes replaced in {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
+    let live: Vec<SwarmProcess> = replaced
+        .into_iter()
+        .filter(|p| p.node.as_deref() != Some(&node2.hostname))
+        .collect();
+    answers(&live);
 
     swarm
         .remove_service(&spec.name)

@@ -85,6 +85,16 @@ impl SwarmCluster {
         format!("paas-sw-{n}")
     }
 
+    /// Node `n` dies: its engine and its containers are killed (`scripts/swarm-cluster kill`).
+    pub fn kill(&self, n: usize) {
+        let output = self.script(&["kill", &n.to_string()]);
+        assert!(
+            output.status.success(),
+            "scripts/swarm-cluster kill {n}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Runs the docker CLI against node `n`'s engine.
     pub fn docker(&self, n: usize, args: &[&str]) -> Output {
         Command::new("docker")
