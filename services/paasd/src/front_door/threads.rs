@@ -20,8 +20,14 @@ pub struct Listeners {
 }
 
 /// Binds `addr` `count` times with `SO_REUSEPORT` (port 0: the first socket picks the port,
-/// the others take the same).
+/// the others take the same). A port some program already listens on is refused, even one
+/// whose sockets also allow reuse (a second paasd started by mistake would otherwise share
+/// the port with the first, each getting half the connections).
 pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Listeners> {
+    if addr.port() != 0 {
+        // A plain bind fails on a port in use by anyone, reuse or not.
+        drop(std::net::TcpListener::bind(addr)?);
+    }
     let first = listen(addr)?;
     let local = first.local_addr()?;
     let mut sockets = vec![first];
@@ -102,6 +108,13 @@ mod tests {
         for socket in &listeners.sockets {
             assert_eq!(socket.local_addr().unwrap(), listeners.local);
         }
+    }
+
+    #[test]
+    fn a_second_server_on_the_same_port_is_refused_though_its_sockets_allow_reuse() {
+        let first = bind("127.0.0.1:0".parse().unwrap(), 2).expect("bind");
+        let again = bind(first.local, 2);
+        assert!(again.is_err(), "a second paasd would share the port");
     }
 
     #[test]
