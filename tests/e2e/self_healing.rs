@@ -119,6 +119,16 @@ fn a_release_crashing_as_it_starts_fails_fast_and_the_push_shows_its_last_lines(
     let releases: serde_json::Value = serde_json::from_str(&releases).unwrap();
     assert_eq!(releases[0]["version"], "v2");
     assert_eq!(releases[0]["status"], "failed");
+    // The app's log says so as a platform event too.
+    let log = user
+        .paas(&repo, &["logs", "-s", "paas", "-n", "200"])
+        .ok()
+        .stdout;
+    assert!(
+        log.lines()
+            .any(|l| l.contains("paas[api]: Release v2 failed to start: web.1 crashed 3 times")),
+        "{log}"
+    );
 }
 
 fn app_json(check: &str) -> String {

@@ -260,6 +260,12 @@ async fn build_and_release(
             .await;
             Ok(())
         }
-        Some(message) => Err(message),
+        Some(message) => {
+            // Like a config change's failed release: its first line ("Release vN failed to start:
+            // ...") in the app's log.
+            let why = message.lines().next().unwrap_or_default();
+            state.logs.platform(&app.name, "api", why);
+            Err(message)
+        }
     }
 }
