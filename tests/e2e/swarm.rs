@@ -1,7 +1,8 @@
 //! The multi-host Swarm the Swarm backend is tested on (`scripts/swarm-cluster`, issue 11):
 //! three engines in network namespaces form one Swarm, a service's replicas spread over them,
 //! and each task answers from the host at its node's address (host-mode published port: this
-//! kernel has no IPVS, so the ingress mesh is not used). Then the runtime's `SwarmRuntime`
+//! kernel has no IPVS, so the ingress mesh is not used); an image pushed to the cluster's
+//! registry by one node is pulled by the others. Then the runtime's `SwarmRuntime`
 //! runs a process type as a service on that cluster: its tasks listed as processes with their
 //! node and route address, each answering there, scaled, rolled over to a new release, moved
 //! off a drained node and off a node that dies, and removed. One test, so that the cluster
@@ -135,6 +136,65 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
         let labelled = cluster.docker_ok(n, &["ps", "-q", "--filter", "label=paas.app=hello"]);
         assert_eq!(labelled.lines().count(), 1, "node {n}: {labelled}");
     }
+
+    // Images reach every node through the cluster's registry (issue 11, point 3): built and
+    // pushed on node 1, pulled by the others when Swarm places a task there.
+    let pushed = format!("{}/paas-e2e/hello:1", cluster.registry());
+    cluster.build(
+        1,
+        &pushed,
+        &format!("FROM {image}\nRUN echo release-1 > /release\n"),
+    );
+    cluster.docker_ok(1, &["push", "-q", &pushed]);
+    cluster.docker_ok(
+        1,
+        &[
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            "pulled",
+            "--replicas",
+            "3",
+            "--replicas-max-per-node",
+            "1",
+            "--env",
+            "NODE={{.Node.Hostname}}",
+            "--publish",
+            "mode=host,target=5000,published=5002",
+            &pushed,
+            "python3",
+            "-c",
+            &SERVER.replace(
+                r#"os.environ["NODE"].encode()"#,
+                r#"(open("/release").read().strip() + " " + os.environ["NODE"]).encode()"#,
+            ),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for n in 1..=cluster.nodes() {
+        let url = format!("http://{}:5002/", cluster.addr(n));
+        loop {
+            let (status, body) = curl(&["-sS", "--max-time", "2", &url]);
+            if status == 200 {
+                assert_eq!(body, format!("release-1 {}", cluster.hostname(n)));
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{url} never answered; tasks:\n{}",
+                cluster.docker_ok(1, &["service", "ps", "--no-trunc", "pulled"])
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // Swarm pulls by digest, so the image is there under its repository without the tag.
+    let repository = pushed.rsplit_once(':').expect("a tag").0;
+    for n in 2..=cluster.nodes() {
+        let images = cluster.docker_ok(n, &["images", "-q", repository]);
+        assert!(!images.trim().is_empty(), "node {n} did not pull {pushed}");
+    }
+    cluster.docker_ok(1, &["service", "rm", "pulled"]);
 
     eprintln!(
         "CLI service checked at {:.1} s",

@@ -85,6 +85,40 @@ impl SwarmCluster {
         format!("paas-sw-{n}")
     }
 
+    /// The cluster's registry (`host:port`): images pushed by one node are pulled by the
+    /// others.
+    pub fn registry(&self) -> String {
+        "10.231.0.1:5000".to_string()
+    }
+
+    /// Builds `tag` on node `n` from a Dockerfile given as text (no context), with the
+    /// engine's classic builder.
+    pub fn build(&self, n: usize, tag: &str, dockerfile: &str) {
+        use std::io::Write;
+        let mut child = Command::new("docker")
+            .arg("-H")
+            .arg(self.docker_host(n))
+            .args(["build", "-q", "-t", tag, "-"])
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("docker build runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(dockerfile.as_bytes())
+            .expect("Dockerfile written");
+        let output = child.wait_with_output().expect("docker build ends");
+        assert!(
+            output.status.success(),
+            "docker build {tag} on node {n}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Node `n` dies: its engine and its containers are killed (`scripts/swarm-cluster kill`).
     pub fn kill(&self, n: usize) {
         let output = self.script(&["kill", &n.to_string()]);
