@@ -2,17 +2,18 @@
 //! three engines in network namespaces form one Swarm, a service's replicas spread over them,
 //! and each task answers from the host at its node's address (host-mode published port: this
 //! kernel has no IPVS, so the ingress mesh is not used); an image pushed to the cluster's
-//! registry by one node is pulled by the others. Then the runtime's `SwarmRuntime`
-//! runs a process type as a service on that cluster: its tasks listed as processes with their
-//! node and route address, each answering there, scaled, rolled over to a new release, moved
-//! off a drained node and off a node that dies, and removed. One test, so that the cluster
-//! (the slow part) starts once.
+//! registry by one node is pulled by the others. Then the runtime's `SwarmRuntime` runs a
+//! process type as a service on that cluster: its tasks listed as processes with their node
+//! and route address, each answering there, scaled, rolled over to a new release, a failing
+//! release rolled back by Swarm while the previous one keeps serving, moved off a drained node
+//! and off a node that dies, and removed. One test, so that the cluster (the slow part)
+//! starts once.
 
 use paas_e2e::curl;
 use paas_e2e::swarm::SwarmCluster;
 use paas_runtime::swarm::{
-    service_name, Availability, ServiceChange, ServiceProcessSpec, SwarmProcess, SwarmRuntime,
-    SwarmState,
+    service_name, Availability, Rollout, ServiceChange, ServiceProcessSpec, SwarmProcess,
+    SwarmRuntime, SwarmState,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -342,6 +343,64 @@ async fn swarm_runtime_runs_a_process_type_as_a_service(cluster: &SwarmCluster, 
         assert!(
             Instant::now() < deadline,
             "release 2 never replaced release 1: {processes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    answers(&rolled);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rollout = swarm.rollout(&spec.name).await.expect("rollout");
+        if rollout == Rollout::Completed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "release 2's rollout: {rollout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Release 3's processes exit at once: Swarm rolls the service back to release 2 by itself
+    // and says why; release 2's five processes keep answering throughout.
+    let mut broken = spec.clone();
+    broken.labels.insert("paas.release".into(), "3".into());
+    broken.cmd = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
+    swarm.ensure_service(&broken).await.expect("release 3 sent");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let failure = loop {
+        let rollout = swarm.rollout(&spec.name).await.expect("rollout");
+        if let (false, Some(reason)) = (rollout.in_progress(), rollout.failure()) {
+            break reason.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "release 3 was never rolled back: {rollout:?}"
+        );
+        let serving = swarm.list_processes(&labels).await.expect("processes");
+        assert!(
+            serving
+                .iter()
+                .filter(|p| p.route().is_some() && p.labels["paas.release"] == "2")
+                .count()
+                >= 4,
+            "release 2 stopped serving: {serving:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!("release 3 rolled back: {failure}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rolled = loop {
+        let processes = swarm.list_processes(&labels).await.expect("processes");
+        let release_2 = processes
+            .iter()
+            .filter(|p| p.route().is_some() && p.labels["paas.release"] == "2")
+            .count();
+        if release_2 == 5 && processes.len() == 5 {
+            break processes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "release 2 is not back: {processes:?}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };

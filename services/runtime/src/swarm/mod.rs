@@ -2,15 +2,18 @@
 //! Swarm manager's engine and runs each process type of an app as one replicated service
 //! (`spec.rs`: replicas = the formation, our labels on the service and its tasks' containers,
 //! start-first updates that roll back on failure, the port published in host mode), lists the
-//! tasks as processes with their node and route address (`tasks.rs`), lists and drains nodes,
-//! and says in one line when the engine is no Swarm manager (`state.rs`). Not wired into the
-//! scheduler yet: see ARCHITECTURE.md, "Swarm (in progress)".
+//! tasks as processes with their node and route address (`tasks.rs`), reads where a rolling
+//! update stands (`rollout.rs`: completed, or rolled back with Swarm's reason), lists and
+//! drains nodes, and says in one line when the engine is no Swarm manager (`state.rs`). Not
+//! wired into the scheduler yet: see ARCHITECTURE.md, "Swarm (in progress)".
 
 mod api;
+mod rollout;
 mod spec;
 mod state;
 mod tasks;
 
+pub use rollout::{rollout_of, Rollout};
 pub use spec::{
     service_name, service_spec, HealthCommand, ServiceProcessSpec, BACKEND_LABEL, BACKEND_SWARM,
 };
@@ -250,6 +253,16 @@ impl SwarmRuntime {
                 other => Err(other),
             },
         }
+    }
+
+    /// Where the service's last update stands (a failed one rolled back, with Swarm's reason).
+    pub async fn rollout(&self, name: &str) -> Result<Rollout, SwarmError> {
+        let service = self
+            .docker
+            .inspect_service(name, None::<InspectServiceOptions>)
+            .await
+            .map_err(map_bollard)?;
+        Ok(rollout_of(&service))
     }
 
     /// Sets a service's replicas, leaving the rest of its spec as it is.
