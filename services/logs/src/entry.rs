@@ -120,7 +120,8 @@ impl fmt::Display for LogEntry {
 /// `2026-11-24T15:13:46.677020+00:00`.
 fn write_time(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
     let ts = jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    // UTC as a fixed offset: no time zone to look anything up in.
+    let dt = jiff::tz::Offset::UTC.to_datetime(ts);
     write!(
         f,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",

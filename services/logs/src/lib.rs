@@ -22,6 +22,7 @@ pub use supervisor::Supervisor;
 
 use segments::AppSegments;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -160,7 +161,15 @@ impl LogKeeper {
         }
         let log = self.app(app)?;
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-        let lines: Vec<String> = entries.iter().map(LogEntry::to_string).collect();
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|entry| {
+                // Sized once: the timestamp and prefix are under 64 bytes.
+                let mut line = String::with_capacity(64 + entry.message.len());
+                let _ = write!(line, "{entry}");
+                line
+            })
+            .collect();
         log.append_lines(lines.iter().map(String::as_str))?;
         for entry in entries {
             let _ = self.inner.live.send(Arc::new(AppLine {
