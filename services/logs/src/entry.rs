@@ -117,22 +117,34 @@ impl fmt::Display for LogEntry {
     }
 }
 
-/// `2026-11-24T15:13:46.677020+00:00`.
+/// `2026-11-24T15:13:46.677020+00:00`, its digits put in place (this runs for every line).
 fn write_time(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
     let ts = jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // UTC as a fixed offset: no time zone to look anything up in.
     let dt = jiff::tz::Offset::UTC.to_datetime(ts);
-    write!(
-        f,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        micros.rem_euclid(1_000_000)
-    )
+    let Ok(year) = u32::try_from(dt.year()) else {
+        return write!(f, "{dt}+00:00");
+    };
+    let mut text = *b"0000-00-00T00:00:00.000000+00:00";
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], dt.month().unsigned_abs().into());
+    put_digits(&mut text[8..10], dt.day().unsigned_abs().into());
+    put_digits(&mut text[11..13], dt.hour().unsigned_abs().into());
+    put_digits(&mut text[14..16], dt.minute().unsigned_abs().into());
+    put_digits(&mut text[17..19], dt.second().unsigned_abs().into());
+    put_digits(
+        &mut text[20..26],
+        u32::try_from(micros.rem_euclid(1_000_000)).unwrap_or(0),
+    );
+    f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+}
+
+/// Writes `n`'s last `slot.len()` decimal digits into `slot`, zero-padded.
+fn put_digits(slot: &mut [u8], mut n: u32) {
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// Which lines `paas logs` wants: `-s app|router|paas`, `-p web` (every web process) or
@@ -160,6 +172,23 @@ pub(crate) fn one_line(mut message: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_have_every_digit_in_place() {
+        let at = |micros: i64| {
+            LogEntry {
+                at_micros: micros,
+                source: Source::Router,
+                process: None,
+                message: String::new(),
+            }
+            .to_string()
+        };
+        assert!(at(0).starts_with("1970-01-01T00:00:00.000000+00:00 "));
+        assert!(at(-1).starts_with("1969-12-31T23:59:59.999999+00:00 "));
+        assert!(at(1_795_533_226_677_020).starts_with("2026-11-24T15:13:46.677020+00:00 "));
+        assert!(at(253_370_764_800_000_001).starts_with("9999-01-01T00:00:00.000001+00:00 "));
+    }
 
     fn entry(source: Source, process: Option<&str>) -> LogEntry {
         LogEntry {
