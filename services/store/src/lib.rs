@@ -174,7 +174,8 @@ pub trait Store: Send + Sync + 'static {
     /// The app's drains of `kind`, in the order they were added. URLs may hold credentials:
     /// callers never log them.
     async fn drains(&self, app_id: Uuid, kind: DrainKind) -> Result<Vec<String>>;
-    /// Every drain: (app name, kind, URL), by app then in the order they were added.
+    /// Every drain: (app name, kind, URL), by app, then kind (log before otlp), then in the
+    /// order they were added (by URL within one millisecond).
     async fn all_drains(&self) -> Result<Vec<(String, DrainKind, String)>>;
     /// `StoreError::Conflict` when the app has this drain already, `NotFound` when there is
     /// no such app.

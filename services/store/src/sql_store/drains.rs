@@ -30,7 +30,7 @@ pub(super) async fn drains(db: &SqlStore, app_id: Uuid, kind: DrainKind) -> Resu
 pub(super) async fn all_drains(db: &SqlStore) -> Result<Vec<(String, DrainKind, String)>> {
     let rows = sqlx::query(
         "SELECT apps.name AS app, drains.kind AS kind, drains.url AS url FROM drains \
-         JOIN apps ON apps.id = drains.app_id ORDER BY apps.name, drains.created_at, drains.url",
+         JOIN apps ON apps.id = drains.app_id ORDER BY apps.name, drains.kind, drains.created_at, drains.url",
     )
     .fetch_all(&db.pool)
     .await?;
