@@ -98,7 +98,8 @@ async fn platform_router(dir: &Path) -> (Router, Arc<dyn Store>) {
             image_prefix: "paas-test".to_string(),
             max_push_bytes: 1 << 20,
             deploy_timeout: Duration::from_secs(5),
-            token_ttl: Duration::from_secs(3600),
+            // A month, as a CLI token might be: a console session lasts less.
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
             signin: SigninConfig::default(),
             router_token: None,
         },
@@ -225,6 +226,34 @@ impl Visitor {
             .await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     }
+}
+
+#[tokio::test]
+async fn a_console_session_lasts_a_working_day_not_the_clis_year() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (platform, store) = platform(dir.path()).await;
+    let mut visitor = Visitor::new(&platform);
+    visitor.sign_in(ADMIN, PASSWORD).await;
+    let admin = store
+        .user_by_email(&paas_domain::Email::parse(ADMIN).expect("email"))
+        .await
+        .expect("store")
+        .expect("the admin");
+    let tokens = store.list_tokens(admin.id).await.expect("tokens");
+    let session = tokens
+        .iter()
+        .find(|t| t.description == "web console session")
+        .expect("the console's token");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let hour_ms = 60 * 60 * 1000;
+    assert!(
+        (now_ms + 11 * hour_ms..=now_ms + 12 * hour_ms).contains(&session.expires_at),
+        "expires {} ms from now",
+        session.expires_at - now_ms
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@ use super::pages::{cookie, redirect, redirect_with, render, Flash};
 use crate::auth::{authenticate, Authenticated};
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
-use crate::json::ApiJson;
 use crate::state::ApiState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
@@ -34,6 +33,9 @@ const LOGIN_CSRF_COOKIE: &str = "paas_login_csrf";
 const FORM_LIMIT: usize = 1024 * 1024;
 /// How sign-in tokens made by the console describe themselves (`paas authorizations`).
 const TOKEN_DESCRIPTION: &str = "web console session";
+/// How long a console session's token is valid: a working day, not the CLI's year (the
+/// cookie itself ends with the browser), and never longer than a CLI token.
+pub(crate) const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 60 * 60);
 
 /// The signed-in user of a console request, its session token and the CSRF token for forms.
 pub struct Session {
@@ -215,8 +217,9 @@ pub async fn login(
         password,
         description: Some(TOKEN_DESCRIPTION.to_string()),
     };
-    match crate::routes::session::login(State(state.clone()), client, ApiJson(request)).await {
-        Ok(axum::Json(done)) => {
+    let ttl = SESSION_TTL.min(state.config.token_ttl);
+    match crate::routes::session::sign_in(&state, client, request, ttl).await {
+        Ok(done) => {
             let mut response = redirect("/apps");
             if let Ok(value) = HeaderValue::from_str(&format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",

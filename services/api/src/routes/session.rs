@@ -30,6 +30,18 @@ pub async fn login(
     client: ClientAddr,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let ttl = state.config.token_ttl;
+    sign_in(&state, client, body, ttl).await.map(Json)
+}
+
+/// Checks the password (within the sign-in limits) and makes a token valid for `ttl`: the
+/// CLI's for `token_ttl`, the console's session for less.
+pub(crate) async fn sign_in(
+    state: &Arc<ApiState>,
+    client: ClientAddr,
+    body: LoginRequest,
+    ttl: Duration,
+) -> Result<LoginResponse, ApiError> {
     let guard = &state.signin;
     // Unknown and malformed e-mails count like real ones, so limits tell nothing either; the
     // key is cut to an e-mail's maximum length, so that the counter's memory stays bounded.
@@ -58,7 +70,7 @@ pub async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_string());
-    let valid = verify_password_pooled(&state, body.password, stored).await?;
+    let valid = verify_password_pooled(state, body.password, stored).await?;
     let Some(user) = user.filter(|_| valid) else {
         let now = Instant::now();
         let failures = guard
@@ -72,7 +84,7 @@ pub async fn login(
     guard.accounts.reset(&account);
 
     let token = generate_token();
-    let ttl_ms = i64::try_from(state.config.token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     state
         .store
         .create_token(NewToken {
@@ -83,10 +95,10 @@ pub async fn login(
         })
         .await?;
     tracing::info!(user = %user.email, client = %address, "signed in");
-    Ok(Json(LoginResponse {
+    Ok(LoginResponse {
         email: user.email,
         token,
-    }))
+    })
 }
 
 pub async fn account(AuthUser(user): AuthUser) -> Json<Account> {
