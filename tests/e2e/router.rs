@@ -195,6 +195,44 @@ fn a_separate_router_keeps_serving_while_the_control_plane_is_down_and_restarts_
         401
     );
 
+    // So are the routers' reports: without the secret 401, with it a malformed or oversized
+    // report is one 400 line, and the API keeps answering.
+    let in_flight_url = format!("{}/api/router/in-flight", paasd.url());
+    let post = |auth: &str, body: &str| {
+        curl(&[
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            auth,
+            "--data-binary",
+            body,
+            &in_flight_url,
+        ])
+    };
+    let report = r#"{"router":"r1","version":1,"counts":[["10.0.0.1:5000",1]]}"#;
+    assert_eq!(post("Authorization: Bearer not-the-secret", report).0, 401);
+    let secret = std::fs::read_to_string(paasd.data.path().join("router.token")).unwrap();
+    let auth = format!("Authorization: Bearer {}", secret.trim());
+    assert_eq!(post(&auth, report).0, 204);
+    for bad in [
+        "not json".to_string(),
+        r#"{"router":"","version":1,"counts":[]}"#.to_string(),
+        format!(
+            r#"{{"router":"{}","version":1,"counts":[]}}"#,
+            "x".repeat(100)
+        ),
+        r#"{"router":"r1","version":-1,"counts":[]}"#.to_string(),
+        r#"{"router":"r1","version":1,"counts":[["not an address",1]]}"#.to_string(),
+    ] {
+        let (status, body) = post(&auth, &bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(!body.contains('\n'), "one line: {body}");
+    }
+    assert_eq!(curl(&["-s", &format!("{}/healthz", paasd.url())]).0, 200);
+
     let port = paas_e2e::free_port();
     let router = start_router(&paasd, port);
     let host = format!("{app}.localhost");

@@ -167,6 +167,9 @@ impl Default for Config {
     }
 }
 
+/// Most threads the HTTP port may be served by (each has its own runtime and pool).
+const MAX_HTTP_THREADS: usize = 256;
+
 impl Config {
     /// Defaults, then the file, then the environment.
     pub fn load() -> anyhow::Result<Self> {
@@ -189,7 +192,19 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(env)?;
+        config.check()?;
         Ok(config)
+    }
+
+    /// Refuses settings that parse but cannot be meant: one line naming the setting.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.http_threads > MAX_HTTP_THREADS {
+            anyhow::bail!(
+                "PAAS_HTTP_THREADS {} is more than {MAX_HTTP_THREADS} threads (0 means one per CPU)",
+                self.http_threads
+            );
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -696,6 +711,13 @@ mod tests {
             .unwrap();
         assert_eq!(config.front_door().threads, 3);
         assert!(!config.router_log);
+        config.check().expect("3 threads are fine");
+        config.http_threads = 100_000;
+        let err = config.check().unwrap_err();
+        assert!(
+            err.to_string().contains("PAAS_HTTP_THREADS 100000"),
+            "{err}"
+        );
         let err = config
             .apply_env(|k| (k == "PAAS_ROUTER_LOG").then(|| "maybe".to_string()))
             .unwrap_err();
