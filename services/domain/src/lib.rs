@@ -14,6 +14,7 @@ pub mod process_size;
 pub mod procfile;
 pub mod release;
 pub mod run;
+pub mod scheduler_kind;
 pub mod telemetry;
 
 pub use app_name::{AppName, AppNameError};
@@ -25,3 +26,4 @@ pub use hostname::{Hostname, HostnameError};
 pub use process_size::{ProcessSize, ProcessSizeError};
 pub use procfile::{Procfile, ProcfileError};
 pub use release::{ReleaseVersion, ReleaseVersionError};
+pub use scheduler_kind::{SchedulerKind, SchedulerKindError};

@@ -105,8 +105,11 @@ pub struct Config {
     #[serde(alias = "login_window")]
     pub login_window_secs: u64,
     /// Where processes run: this Docker engine (`docker`), or a Docker Swarm through this
-    /// engine, a manager (`swarm`; in progress, see `swarm_check.rs`).
+    /// engine, a manager (`swarm`). Apps may choose otherwise (`paas scheduler:set`).
     pub scheduler: SchedulerKind,
+    /// The registry (`host:port`) release images are pushed to so that every Swarm node can
+    /// pull them; unset: images are used as built (a Swarm of one node).
+    pub registry: Option<String>,
 }
 
 /// `PAAS_SCHEDULER`.
@@ -163,6 +166,7 @@ impl Default for Config {
             login_max_failures: 5,
             login_window_secs: 300,
             scheduler: SchedulerKind::Docker,
+            registry: None,
         }
     }
 }
@@ -357,6 +361,10 @@ impl Config {
                 "swarm" => SchedulerKind::Swarm,
                 _ => anyhow::bail!("PAAS_SCHEDULER {v:?} is not docker or swarm"),
             };
+        }
+        if let Some(v) = env("PAAS_REGISTRY") {
+            let v = v.trim();
+            self.registry = (!v.is_empty()).then(|| v.to_string());
         }
         if let Some(v) = env("PAAS_LOGIN_WINDOW") {
             self.login_window_secs = v
@@ -602,6 +610,7 @@ mod tests {
             ("login_max_failures", "3"),
             ("login_window", "60"),
             ("scheduler", "\"swarm\""),
+            ("registry", "\"10.0.0.1:5000\""),
         ]);
         let keys = documented_keys();
         assert!(keys.len() >= 14, "README's table not found: {keys:?}");
@@ -616,6 +625,7 @@ mod tests {
             .collect();
         let config: Config = toml::from_str(&file).unwrap_or_else(|e| panic!("{e}\n{file}"));
         assert_eq!(config.scheduler, SchedulerKind::Swarm);
+        assert_eq!(config.registry.as_deref(), Some("10.0.0.1:5000"));
         assert_eq!(config.data_dir, PathBuf::from("/srv/paas"));
         assert_eq!(config.http_addr.port(), 9090);
         assert_eq!(config.domain, "apps.example.com");

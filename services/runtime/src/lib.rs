@@ -153,6 +153,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn remove_image(&self, image: &str) -> Result<()>;
     /// Removes a named volume; a missing volume is not an error, one in use is a `Conflict`.
     async fn remove_volume(&self, name: &str) -> Result<()>;
+    /// Tags the local image `image` into `registry` (`host:port`) and pushes it there, so
+    /// that every node of a Swarm can pull it; returns the name the nodes pull
+    /// (`<registry>/<repository>:<tag>`). Pushing an image the registry has is cheap (no
+    /// layer is sent again). Runtimes without a registry return an error.
+    async fn push_image(&self, image: &str, registry: &str) -> Result<String> {
+        let _ = (image, registry);
+        Err(RuntimeError::Docker(
+            "pushing images is not supported".to_string(),
+        ))
+    }
 
     /// Makes sure the stack images exist, building them when missing (pull of a Debian base,
     /// else `debootstrap` + import, then packages installed in containers). Progress lines go

@@ -1,5 +1,6 @@
 //! Settings of the scheduler.
 
+use paas_domain::SchedulerKind;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,11 @@ pub struct SchedulerConfig {
     pub pids_limit: i64,
     /// Time between passes when nothing is in progress.
     pub idle_interval: Duration,
+    /// Where apps without their own choice (`paas scheduler:set`) run.
+    pub default_backend: SchedulerKind,
+    /// The registry (`host:port`) release images are pushed to for Swarm nodes to pull; none:
+    /// services name the image as built (enough for a Swarm of one node).
+    pub registry: Option<String>,
 }
 
 impl Default for SchedulerConfig {
@@ -35,6 +41,8 @@ impl Default for SchedulerConfig {
             nano_cpus: 1_000_000_000,
             pids_limit: 512,
             idle_interval: Duration::from_secs(5),
+            default_backend: SchedulerKind::Docker,
+            registry: None,
         }
     }
 }
