@@ -203,6 +203,20 @@ pub trait Store: Send + Sync + 'static {
         method: Option<paas_domain::BuildMethod>,
     ) -> Result<()>;
 
+    // --- scheduler
+    /// Where the app's processes run when `paas scheduler:set` chose it; `None` when the
+    /// platform's default applies.
+    async fn app_scheduler(&self, app_id: Uuid) -> Result<Option<paas_domain::SchedulerKind>>;
+    /// Chooses (or, with `None`, leaves to the platform's default) where the app's processes
+    /// run. `StoreError::NotFound` when there is no such app.
+    async fn set_app_scheduler(
+        &self,
+        app_id: Uuid,
+        kind: Option<paas_domain::SchedulerKind>,
+    ) -> Result<()>;
+    /// Every app that chose its scheduler, ordered by app id.
+    async fn all_app_schedulers(&self) -> Result<Vec<(Uuid, paas_domain::SchedulerKind)>>;
+
     // --- formation
     /// Process type -> quantity; empty when never set.
     async fn formation(&self, app_id: Uuid) -> Result<Formation>;

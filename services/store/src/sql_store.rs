@@ -15,6 +15,7 @@ mod numbering;
 mod pushes;
 mod releases;
 mod routing;
+mod schedulers;
 mod sizes;
 mod tokens;
 
@@ -23,7 +24,7 @@ use crate::{
     Release, ReleaseChange, ReleaseStatus, Result, Store, User,
 };
 use async_trait::async_trait;
-use paas_domain::{AppName, BuildMethod, Email, Formation, ProcessSize};
+use paas_domain::{AppName, BuildMethod, Email, Formation, ProcessSize, SchedulerKind};
 use sqlx::{Any, AnyPool, Transaction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -257,6 +258,18 @@ impl Store for SqlStore {
 
     async fn set_app_build_method(&self, app_id: Uuid, method: Option<BuildMethod>) -> Result<()> {
         builders::set_app_build_method(self, app_id, method).await
+    }
+
+    async fn app_scheduler(&self, app_id: Uuid) -> Result<Option<SchedulerKind>> {
+        schedulers::app_scheduler(self, app_id).await
+    }
+
+    async fn set_app_scheduler(&self, app_id: Uuid, kind: Option<SchedulerKind>) -> Result<()> {
+        schedulers::set_app_scheduler(self, app_id, kind).await
+    }
+
+    async fn all_app_schedulers(&self) -> Result<Vec<(Uuid, SchedulerKind)>> {
+        schedulers::all_app_schedulers(self).await
     }
 
     async fn domains(&self, app_id: Uuid) -> Result<Vec<String>> {

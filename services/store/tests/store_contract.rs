@@ -71,6 +71,7 @@ store_tests!(
     config_changes_and_rollbacks_are_releases,
     app_buildpacks_are_set_added_and_cleared_in_order,
     app_build_method_is_set_per_app_and_cleared,
+    app_scheduler_is_set_per_app_listed_and_cleared,
     drains_are_kept_per_app_and_kind,
 );
 
@@ -165,6 +166,41 @@ async fn app_build_method_is_set_per_app_and_cleared(db: &TestDb) {
     );
     store.delete_app(other.id).await.unwrap();
     assert_eq!(store.app_build_method(other.id).await.unwrap(), None);
+}
+
+async fn app_scheduler_is_set_per_app_listed_and_cleared(db: &TestDb) {
+    use paas_domain::SchedulerKind::{Docker, Swarm};
+    let store = db.dyn_store();
+    let owner = user(&*store, "owner@example.com").await;
+    let web = app(&*store, "web", &owner).await;
+    let other = app(&*store, "other", &owner).await;
+    let plain = app(&*store, "plain", &owner).await;
+    assert_eq!(store.app_scheduler(web.id).await.unwrap(), None);
+    assert_eq!(store.all_app_schedulers().await.unwrap(), vec![]);
+    store.set_app_scheduler(web.id, Some(Swarm)).await.unwrap();
+    store
+        .set_app_scheduler(other.id, Some(Docker))
+        .await
+        .unwrap();
+    assert_eq!(store.app_scheduler(web.id).await.unwrap(), Some(Swarm));
+    assert_eq!(store.app_scheduler(other.id).await.unwrap(), Some(Docker));
+    assert_eq!(store.app_scheduler(plain.id).await.unwrap(), None);
+    let mut expected = vec![(web.id, Swarm), (other.id, Docker)];
+    expected.sort_by_key(|(id, _)| id.to_string());
+    assert_eq!(store.all_app_schedulers().await.unwrap(), expected);
+    store.set_app_scheduler(web.id, Some(Docker)).await.unwrap();
+    assert_eq!(store.app_scheduler(web.id).await.unwrap(), Some(Docker));
+    store.set_app_scheduler(web.id, None).await.unwrap();
+    assert_eq!(store.app_scheduler(web.id).await.unwrap(), None);
+    assert_eq!(
+        store.all_app_schedulers().await.unwrap(),
+        vec![(other.id, Docker)]
+    );
+    assert_not_found(store.set_app_scheduler(Uuid::new_v4(), Some(Swarm)).await);
+    // A destroyed app's choice goes with it.
+    store.delete_app(other.id).await.unwrap();
+    assert_eq!(store.app_scheduler(other.id).await.unwrap(), None);
+    assert_eq!(store.all_app_schedulers().await.unwrap(), vec![]);
 }
 
 async fn app_buildpacks_are_set_added_and_cleared_in_order(db: &TestDb) {

@@ -72,6 +72,7 @@ pub(super) async fn delete_app(db: &SqlStore, app_id: Uuid) -> Result<()> {
         "DELETE FROM restarts WHERE app_id = $1",
         "DELETE FROM app_buildpacks WHERE app_id = $1",
         "DELETE FROM app_builders WHERE app_id = $1",
+        "DELETE FROM app_schedulers WHERE app_id = $1",
         "DELETE FROM domains WHERE app_id = $1",
         "DELETE FROM maintenance WHERE app_id = $1",
         "DELETE FROM builds WHERE app_id = $1",
