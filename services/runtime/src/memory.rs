@@ -3,7 +3,8 @@
 //! bookkeeping) without Docker. Containers are records: created, started, renamed, listed by
 //! label, inspected and removed, with the engine's events (started, died) sent to watchers;
 //! `crash` makes one die as an app would. Nothing runs in them: no output, no files, no
-//! address to answer HTTP on, and image builds are refused. The real boundary is tested
+//! address to answer HTTP on, and image builds are refused. Pushes to a registry are recorded
+//! (`pushes`) and can be made to fail (`refuse_pushes`). The real boundary is tested
 //! against Docker (`DockerRuntime`); this fake never replaces those tests.
 
 use crate::{
@@ -24,6 +25,10 @@ struct State {
     containers: BTreeMap<String, ContainerInfo>,
     images: BTreeSet<String>,
     networks: BTreeSet<String>,
+    /// `(image, registry name)` of every push, in order.
+    pushes: Vec<(String, String)>,
+    /// Set by `refuse_pushes`: the registry's error for every push.
+    push_error: Option<String>,
     watchers: Vec<(BTreeMap<String, String>, mpsc::Sender<ContainerEvent>)>,
 }
 
@@ -59,6 +64,17 @@ impl MemoryRuntime {
     /// Makes `image` exist, as if it had been pulled or built.
     pub fn add_image(&self, image: &str) {
         self.lock().images.insert(image.to_string());
+    }
+
+    /// `(image, registry name)` of every successful `push_image`, in order.
+    pub fn pushes(&self) -> Vec<(String, String)> {
+        self.lock().pushes.clone()
+    }
+
+    /// Every later `push_image` fails with `message` (as an unreachable registry would);
+    /// `None` makes pushes succeed again.
+    pub fn refuse_pushes(&self, message: Option<&str>) {
+        self.lock().push_error = message.map(str::to_string);
     }
 
     /// Every container, as `docker ps -a` would list them.
@@ -291,6 +307,24 @@ impl ContainerRuntime for MemoryRuntime {
         Ok(())
     }
 
+    /// Records the push and tags the image with its registry name, as `DockerRuntime` does;
+    /// a missing image is `NotFound`.
+    async fn push_image(&self, image: &str, registry: &str) -> Result<String> {
+        let name = crate::docker::registry_name(image, registry)?.to_string();
+        let mut state = self.lock();
+        if !state.images.contains(image) {
+            return Err(RuntimeError::NotFound(format!("no image {image}")));
+        }
+        if let Some(message) = &state.push_error {
+            return Err(RuntimeError::Docker(format!(
+                "pushing {image} to {registry} as {name} failed: {message}"
+            )));
+        }
+        state.images.insert(name.clone());
+        state.pushes.push((image.to_string(), name.clone()));
+        Ok(name)
+    }
+
     async fn ensure_stacks(&self, _: &StackConfig, _: mpsc::Sender<String>) -> Result<StackImages> {
         runs_nothing("build stacks")
     }
@@ -377,5 +411,34 @@ mod tests {
             .expect("the watch ends")
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn pushes_are_recorded_under_the_registry_name() {
+        let rt = MemoryRuntime::new();
+        let missing = rt.push_image("paas-x/app:build-1", "10.0.0.1:5000").await;
+        assert!(
+            matches!(missing, Err(RuntimeError::NotFound(_))),
+            "{missing:?}"
+        );
+        rt.add_image("paas-x/app:build-1");
+        let name = rt
+            .push_image("paas-x/app:build-1", "10.0.0.1:5000")
+            .await
+            .expect("pushed");
+        assert_eq!(name, "10.0.0.1:5000/paas-x/app:build-1");
+        assert!(rt.image_exists(&name).await.expect("answers"));
+        assert_eq!(
+            rt.pushes(),
+            vec![("paas-x/app:build-1".to_string(), name.clone())]
+        );
+        rt.refuse_pushes(Some("connection refused"));
+        let refused = rt
+            .push_image("paas-x/app:build-1", "10.0.0.1:5000")
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("connection refused"), "{refused}");
+        assert_eq!(rt.pushes().len(), 1);
     }
 }

@@ -12,10 +12,12 @@ mod events;
 mod follow_logs;
 mod images;
 mod logs;
+mod registry;
 mod stack_build;
 mod stats;
 
 pub use build::DockerBuild;
+pub(crate) use registry::registry_name;
 
 use crate::spec::{ContainerEvent, ContainerInfo, ContainerSpec, ImageConfig, ImageDetails};
 use crate::stacks::{StackConfig, StackImages};
@@ -58,6 +60,24 @@ impl DockerRuntime {
         let docker = Docker::connect_with_local_defaults()
             .map_err(|e| RuntimeError::Unavailable(e.to_string()))?
             .with_timeout(CONNECT_TIMEOUT);
+        Self::negotiated(docker).await
+    }
+
+    /// Connects to the engine at the Unix socket `socket` (a path, or a `unix://` address)
+    /// instead of `DOCKER_HOST`, e.g. one node of a test Swarm.
+    pub async fn connect_to(socket: &str) -> Result<Self> {
+        let path = socket.strip_prefix("unix://").unwrap_or(socket);
+        let docker = Docker::connect_with_unix(
+            path,
+            CONNECT_TIMEOUT.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| RuntimeError::Unavailable(format!("{path}: {e}")))?;
+        Self::negotiated(docker).await
+    }
+
+    /// Negotiates the API version and sets the request timeouts.
+    async fn negotiated(docker: Docker) -> Result<Self> {
         // The negotiated version is shared by clones of the client.
         let docker = docker
             .negotiate_version()
@@ -228,6 +248,10 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
         self.remove_volume_impl(name).await
+    }
+
+    async fn push_image(&self, image: &str, registry: &str) -> Result<String> {
+        self.push_image_impl(image, registry).await
     }
 
     async fn ensure_stacks(
