@@ -31,6 +31,18 @@ pub enum Command {
     /// Show the email of the logged-in account
     #[command(name = "auth:whoami", visible_alias = "whoami")]
     Whoami,
+    /// List the Swarm's nodes with the processes on each (admin only)
+    #[command(name = "nodes", alias = "nodes:list")]
+    Nodes(JsonArgs),
+    /// Print the command that joins a new worker (or, with --manager, manager) to the Swarm (admin only)
+    #[command(name = "nodes:add")]
+    NodesAdd(NodesAddArgs),
+    /// Move a node's processes to other nodes and place none there (admin only)
+    #[command(name = "nodes:drain")]
+    NodesDrain(NodeArg),
+    /// Let the Swarm place processes on a drained node again (admin only)
+    #[command(name = "nodes:activate")]
+    NodesActivate(NodeArg),
     /// List your apps
     #[command(name = "apps", alias = "apps:list")]
     Apps(JsonArgs),
@@ -115,6 +127,15 @@ pub enum Command {
     /// Let detection decide again how the app is built
     #[command(name = "builder:clear")]
     BuilderClear(AppArgs),
+    /// Show where the app's processes run: docker (paasd's engine) or swarm (the Swarm's nodes)
+    #[command(name = "scheduler")]
+    Scheduler(ConfigArgs),
+    /// Run the app's processes on docker or swarm; they move at once
+    #[command(name = "scheduler:set")]
+    SchedulerSet(SchedulerArgs),
+    /// Run the app's processes where the platform's default says again
+    #[command(name = "scheduler:clear")]
+    SchedulerClear(AppArgs),
     /// List the app's custom domains
     #[command(name = "domains")]
     Domains(ConfigArgs),
@@ -361,6 +382,29 @@ pub struct BuilderArgs {
     pub builder: String,
     #[command(flatten)]
     pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// docker or swarm
+    #[arg(value_name = "SCHEDULER")]
+    pub scheduler: String,
+    #[command(flatten)]
+    pub target: AppArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NodesAddArgs {
+    /// Print the command for a manager instead of a worker
+    #[arg(long)]
+    pub manager: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeArg {
+    /// The node's hostname or id (see `paas nodes`)
+    #[arg(value_name = "NODE")]
+    pub node: String,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,16 @@ impl Client {
         self.decode(response)
     }
 
+    /// A GET with query parameters (`?key=value`, encoded).
+    pub fn get_with_query<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let response = self.send(self.request(Method::GET, path)?.query(query))?;
+        self.decode(response)
+    }
+
     pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &[&str], body: &B) -> Result<T> {
         let response = self.send(self.request(Method::POST, path)?.json(body))?;
         self.decode(response)

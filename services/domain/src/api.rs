@@ -182,3 +182,45 @@ pub struct MaintenanceInfo {
     #[serde(default)]
     pub page_url: Option<String>,
 }
+
+/// Where an app's processes run (`GET /api/apps/{app}/scheduler`, and the answer to `PATCH`):
+/// `docker` or `swarm`, and whether that is the platform's default because the app chose none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerInfo {
+    pub scheduler: String,
+    pub default: bool,
+}
+
+/// `PATCH /api/apps/{app}/scheduler`: `"docker"`, `"swarm"`, or `null` for the platform's
+/// default again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetScheduler {
+    pub scheduler: Option<String>,
+}
+
+/// One node of the platform's Swarm (`GET /api/nodes`, and the answer to a drain or an
+/// activation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub id: String,
+    pub hostname: String,
+    #[serde(default)]
+    pub addr: Option<String>,
+    /// `ready`, `down`, `disconnected` or `unknown`.
+    pub state: String,
+    /// `active`, `drain` or `pause`.
+    pub availability: String,
+    pub manager: bool,
+    pub leader: bool,
+    /// `"<app> <type>.<n>"` of each of the platform's processes on the node.
+    #[serde(default)]
+    pub processes: Vec<String>,
+}
+
+/// `GET /api/nodes/join?role=worker|manager`: the command that joins a new node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeJoin {
+    /// `worker` or `manager`.
+    pub role: String,
+    pub command: String,
+}

@@ -11,10 +11,12 @@ mod config_vars;
 mod drains;
 mod logs;
 mod metrics;
+mod nodes;
 mod processes;
 mod releases;
 mod routing;
 mod run;
+mod scheduler;
 mod sizes;
 mod users;
 
@@ -38,6 +40,10 @@ pub fn run(command: Command) -> Result<()> {
         Command::Users(args) => users::list(args),
         Command::UsersAdd(args) => users::add(args),
         Command::UsersRemove(args) => users::remove(args),
+        Command::Nodes(args) => nodes::list(args),
+        Command::NodesAdd(args) => nodes::add(args),
+        Command::NodesDrain(args) => nodes::drain(args),
+        Command::NodesActivate(args) => nodes::activate(args),
         Command::PsResize(args) => sizes::resize(args),
         Command::Domains(args) => routing::list_domains(args),
         Command::DomainsAdd(args) => routing::add_domain(args),
@@ -65,6 +71,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Builder(args) => builder::show(args),
         Command::BuilderSet(args) => builder::set(args),
         Command::BuilderClear(args) => builder::clear(args),
+        Command::Scheduler(args) => scheduler::show(args),
+        Command::SchedulerSet(args) => scheduler::set(args),
+        Command::SchedulerClear(args) => scheduler::clear(args),
         Command::Logs(args) => logs::logs(args),
         Command::Builds(args) => logs::builds(args),
         Command::BuildsOutput(args) => logs::build_output(args),
