@@ -95,15 +95,13 @@ pub async fn run() -> anyhow::Result<()> {
             .context("cannot reach the Docker engine (is dockerd running?)")?
             .with_subnet_pool(config.subnet_pool()?),
     );
-    if config.scheduler == crate::config::SchedulerKind::Swarm {
-        crate::swarm_check::check().await?;
-    }
+    let swarm = crate::swarm_check::connect(config.scheduler).await?;
     let stack_images = stacks::ensure(runtime.as_ref(), &config).await?;
     let logs = LogKeeper::open(data_dir.join("logs"), config.app_log_max_bytes)
         .context("cannot open the app logs")?;
 
     let routes = RouteTableHandle::new();
-    let scheduler = Scheduler::new(
+    let scheduler = Scheduler::with_swarm(
         store.clone(),
         runtime.clone(),
         routes.clone(),
@@ -114,8 +112,14 @@ pub async fn run() -> anyhow::Result<()> {
             stop_grace: Duration::from_secs(config.stop_grace_secs),
             idle_interval: Duration::from_secs(config.reconcile_interval_secs),
             nano_cpus: Config::nano_cpus(config.process_cpus),
+            default_backend: match config.scheduler {
+                crate::config::SchedulerKind::Docker => paas_domain::SchedulerKind::Docker,
+                crate::config::SchedulerKind::Swarm => paas_domain::SchedulerKind::Swarm,
+            },
+            registry: config.registry.clone(),
             ..SchedulerConfig::default()
         },
+        swarm,
     );
     let builder = Arc::new(Builder::new(
         runtime.clone(),

@@ -1,9 +1,10 @@
-//! `PAAS_SCHEDULER=swarm` at start (issue 11, point 6): the engine paasd talks to must be a
-//! Swarm manager; when it is not, paasd stops with one line that says so and how to fix it.
-//! The default `docker` scheduler never gets here. The Swarm backend is not wired into the
-//! scheduler yet (ARCHITECTURE.md, "Swarm (in progress)"): on a manager paasd says so and
-//! runs processes on this engine as with `docker`.
+//! The Swarm at start (issue 11, point 6). With `PAAS_SCHEDULER=swarm` the engine paasd
+//! talks to must be a Swarm manager; when it is not, paasd stops with one line that says so
+//! and how to fix it. With the default `docker`, paasd still uses the Swarm when its engine
+//! happens to be a manager (for apps that choose it with `paas scheduler:set swarm`), and
+//! otherwise runs exactly as before, without a word about Swarm.
 
+use crate::config::SchedulerKind;
 use paas_runtime::swarm::{SwarmRuntime, SwarmState};
 
 /// The one line paasd stops with on this engine's Swarm state; `None` on a manager.
@@ -11,23 +12,30 @@ pub fn startup_problem(state: SwarmState) -> Option<String> {
     state.problem()
 }
 
-/// Checks the engine at `DOCKER_HOST` (or the local socket).
-pub async fn check() -> anyhow::Result<()> {
-    let swarm = SwarmRuntime::connect()
-        .await
-        .map_err(|e| anyhow::anyhow!("PAAS_SCHEDULER=swarm: {e}"))?;
-    let state = swarm
-        .state()
-        .await
-        .map_err(|e| anyhow::anyhow!("PAAS_SCHEDULER=swarm: {e}"))?;
-    if let Some(line) = startup_problem(state) {
-        anyhow::bail!(line);
+/// The Swarm manager at `DOCKER_HOST` (or the local socket), when there is one.
+pub async fn connect(scheduler: SchedulerKind) -> anyhow::Result<Option<SwarmRuntime>> {
+    let required = scheduler == SchedulerKind::Swarm;
+    let swarm = match SwarmRuntime::connect().await {
+        Ok(swarm) => swarm,
+        Err(e) if required => anyhow::bail!("PAAS_SCHEDULER=swarm: {e}"),
+        Err(_) => return Ok(None),
+    };
+    let state = match swarm.state().await {
+        Ok(state) => state,
+        Err(e) if required => anyhow::bail!("PAAS_SCHEDULER=swarm: {e}"),
+        Err(_) => return Ok(None),
+    };
+    match startup_problem(state) {
+        None => {
+            tracing::info!(
+                default = required,
+                "this engine is a Swarm manager: apps can run on the Swarm"
+            );
+            Ok(Some(swarm))
+        }
+        Some(line) if required => anyhow::bail!(line),
+        Some(_) => Ok(None),
     }
-    tracing::warn!(
-        "PAAS_SCHEDULER=swarm: this engine is a Swarm manager, but the Swarm scheduler is not \
-         wired in yet; processes run on this engine as with PAAS_SCHEDULER=docker"
-    );
-    Ok(())
 }
 
 #[cfg(test)]

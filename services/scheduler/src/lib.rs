@@ -10,10 +10,14 @@ mod config;
 mod events;
 mod health;
 mod labels;
+mod nodes;
 mod reconcile;
 mod release_phase;
 mod scheduler;
+mod swarm_pass;
+pub mod swarm_plan;
 
 pub use config::SchedulerConfig;
+pub use nodes::{find_node, NodeView};
 pub use release_phase::RELEASE_PHASE;
 pub use scheduler::{ProcessView, ReleaseOutcome, Scheduler, SchedulerError};

@@ -10,8 +10,11 @@ use crate::reconcile::{
     plan_app, AppPlan, DesiredRelease, Observed, PlanInput, RemoveReason, Verdict,
 };
 use crate::release_phase::{PhaseState, Phases, WakeHandle, LAST_LINES, RELEASE_PHASE};
+use crate::swarm_pass::{is_swarm_task, SwarmImage};
 use paas_domain::ProcessSize;
+use paas_domain::SchedulerKind;
 use paas_router::{AppRoute, Backend, Maintenance, RouteTable, RouteTableHandle};
+use paas_runtime::swarm::{SwarmError, SwarmRuntime};
 use paas_runtime::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerRuntime, ContainerSpec,
     ContainerState, RuntimeError,
@@ -31,6 +34,16 @@ pub enum SchedulerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Swarm(#[from] SwarmError),
+    #[error(
+        "this platform has no Swarm: start paasd with PAAS_SCHEDULER=swarm on a Swarm manager"
+    )]
+    NoSwarm,
+    #[error("no node {0:?} in the Swarm (see `paas nodes`)")]
+    UnknownNode(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// One process of an app as `paas ps` shows it.
@@ -77,9 +90,9 @@ pub enum ReleaseOutcome {
 }
 
 pub struct Scheduler {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
-    routes: RouteTableHandle,
+    pub(crate) routes: RouteTableHandle,
     pub(crate) config: SchedulerConfig,
     wake: Arc<Notify>,
     /// The release phases run or running, with their output.
@@ -96,6 +109,14 @@ pub struct Scheduler {
     deployed: std::sync::Mutex<Vec<(Uuid, i64)>>,
     /// Why releases failed (with the last lines their process printed), for the waiters.
     failures: std::sync::Mutex<HashMap<Uuid, String>>,
+    /// The Swarm manager apps on the Swarm backend run on; `None`: this engine only.
+    pub(crate) swarm: Option<SwarmRuntime>,
+    /// Swarm tasks whose web process answered HTTP.
+    pub(crate) swarm_healthy: std::sync::Mutex<HashSet<String>>,
+    /// Release images as the Swarm's nodes pull them (pushed once each).
+    pub(crate) swarm_images: std::sync::Mutex<HashMap<String, SwarmImage>>,
+    /// Nodes being drained (`nodes:drain`): their tasks are left out of the routes.
+    pub(crate) draining: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Scheduler {
@@ -104,6 +125,18 @@ impl Scheduler {
         runtime: Arc<dyn ContainerRuntime>,
         routes: RouteTableHandle,
         config: SchedulerConfig,
+    ) -> Arc<Self> {
+        Self::with_swarm(store, runtime, routes, config, None)
+    }
+
+    /// A scheduler that can also run apps on the Swarm `swarm` manages (`PAAS_SCHEDULER`,
+    /// `paas scheduler:set`).
+    pub fn with_swarm(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn ContainerRuntime>,
+        routes: RouteTableHandle,
+        config: SchedulerConfig,
+        swarm: Option<SwarmRuntime>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
@@ -118,7 +151,19 @@ impl Scheduler {
             liveness: std::sync::Mutex::default(),
             failures: std::sync::Mutex::default(),
             deployed: std::sync::Mutex::default(),
+            swarm,
+            swarm_healthy: std::sync::Mutex::default(),
+            swarm_images: std::sync::Mutex::default(),
+            draining: std::sync::Mutex::default(),
         })
+    }
+
+    /// Marks a release deployed once the route table with its processes is published.
+    pub(crate) fn record_deployed(&self, release: Uuid, version: i64) {
+        self.deployed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((release, version));
     }
 
     /// The app's process types whose size (`ps:resize`) differs from the platform's default.
@@ -153,6 +198,7 @@ impl Scheduler {
             .list_containers(&filter)
             .await?
             .into_iter()
+            .filter(|c| !is_swarm_task(c))
             .filter_map(|c| {
                 let l = ProcessLabels::read(&c)?;
                 let view = ProcessView {
@@ -172,6 +218,7 @@ impl Scheduler {
         }
         let mut views: Vec<(Slot, ProcessView)> =
             views.into_iter().map(|(slot, (_, v))| (slot, v)).collect();
+        views.extend(self.swarm_processes(app).await?);
         views.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.version.cmp(&b.1.version)));
         Ok(views.into_iter().map(|(_, v)| v).collect())
     }
@@ -188,7 +235,18 @@ impl Scheduler {
         filter.insert(labels::APP.to_string(), app.to_string());
         filter.insert(labels::PROCESS.to_string(), process.to_string());
         filter.insert(labels::INDEX.to_string(), index.to_string());
-        let containers = self.runtime.list_containers(&filter).await?;
+        let containers: Vec<ContainerInfo> = self
+            .runtime
+            .list_containers(&filter)
+            .await?
+            .into_iter()
+            .filter(|c| !is_swarm_task(c))
+            .collect();
+        if containers.is_empty() && !self.swarm_processes(app).await?.is_empty() {
+            return Err(SchedulerError::Unsupported(
+                "ps:stop of a process on Swarm is not supported: use `paas ps:restart` (Swarm replaces each process, start-first)".to_string(),
+            ));
+        }
         for c in &containers {
             tracing::info!(app, dyno = %format!("{process}.{index}"), "stopping process on request");
             // Like a retired process: out of the routes first (no pass routes it again while
@@ -389,11 +447,24 @@ impl Scheduler {
     /// One pass over every app. Returns whether something is still converging.
     pub async fn reconcile(&self) -> Result<bool, SchedulerError> {
         let mut healthy = self.healthy.lock().await;
-        let containers = self
+        // A Swarm task's container on this engine is the Swarm's, not the local backend's.
+        let containers: Vec<ContainerInfo> = self
             .runtime
             .list_containers(&labels::process_filter(&self.config.instance_id))
-            .await?;
+            .await?
+            .into_iter()
+            .filter(|c| !is_swarm_task(c))
+            .collect();
         let apps = self.store.list_apps().await?;
+        let chosen: HashMap<Uuid, SchedulerKind> =
+            self.store.all_app_schedulers().await?.into_iter().collect();
+        let (swarm_world, swarm_error) = match &self.swarm {
+            Some(swarm) => match self.swarm_world(swarm).await {
+                Ok(world) => (Some(world), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (None, None),
+        };
         let known: HashSet<&str> = apps.iter().map(|a| a.name.as_str()).collect();
         let listed: HashSet<String> = containers.iter().map(|c| c.id.clone()).collect();
         let running: HashMap<String, (String, SocketAddr)> = containers
@@ -461,11 +532,39 @@ impl Scheduler {
             let containers = by_app.remove(&app.name).unwrap_or_default();
             let phase = phase_containers.remove(&app.name).unwrap_or_default();
             let span = tracing::info_span!("reconcile", app = %app.name);
-            match self
-                .reconcile_app(app, containers, phase, &mut healthy)
-                .instrument(span)
-                .await
-            {
+            let backend = self.backend_of(app, &chosen);
+            let outcome = match (backend, &self.swarm, &swarm_world) {
+                (SchedulerKind::Swarm, Some(swarm), Some(world)) => {
+                    self.reconcile_swarm_app(swarm, app, world, containers, phase)
+                        .instrument(span)
+                        .await
+                }
+                (SchedulerKind::Swarm, _, _) => Err(swarm_error
+                    .as_ref()
+                    .map(|e| SchedulerError::Unsupported(format!("the Swarm did not answer: {e}")))
+                    .unwrap_or(SchedulerError::NoSwarm)),
+                _ => {
+                    let outcome = self
+                        .reconcile_app(app, containers, phase, &mut healthy)
+                        .instrument(span)
+                        .await;
+                    // Services left from when the app ran on Swarm go once it serves here.
+                    if let (Ok((route, _, _)), Some(swarm), Some(world)) =
+                        (&outcome, &self.swarm, &swarm_world)
+                    {
+                        let services = world.services.get(&app.name).map(Vec::as_slice);
+                        if let Some(services) = services.filter(|s| !s.is_empty()) {
+                            if route.backends.len() >= route.web_wanted as usize {
+                                if let Err(e) = self.remove_swarm_services(swarm, services).await {
+                                    tracing::warn!(app = %app.name, "could not remove its Swarm services (next pass retries): {e}");
+                                }
+                            }
+                        }
+                    }
+                    outcome
+                }
+            };
+            match outcome {
                 Ok((mut route, app_busy, replaced)) => {
                     busy |= app_busy;
                     route.maintenance = maintenance.get(&app.id).map(|page_url| Maintenance {
@@ -480,6 +579,17 @@ impl Scheduler {
                     // Keep serving what was there.
                     if let Some(route) = self.routes.snapshot().apps.get(&app.name) {
                         table.apps.insert(app.name.clone(), route.clone());
+                    }
+                }
+            }
+        }
+        // Services of apps that no longer exist.
+        if let (Some(swarm), Some(world)) = (&self.swarm, &swarm_world) {
+            for (app, services) in &world.services {
+                if !known.contains(app.as_str()) {
+                    tracing::info!(app = %app, "removing the Swarm services of an app that no longer exists");
+                    if let Err(e) = self.remove_swarm_services(swarm, services).await {
+                        tracing::warn!(app = %app, "could not remove them (next pass retries): {e}");
                     }
                 }
             }
@@ -847,7 +957,7 @@ impl Scheduler {
     }
 
     /// Marks a release that never became healthy failed and makes the last good one current.
-    async fn fail_release(
+    pub(crate) async fn fail_release(
         &self,
         app: &App,
         release: &Release,
@@ -887,7 +997,7 @@ impl Scheduler {
     /// keeps serving (and healing) while the phase runs; and whether a phase runs. Starts the
     /// phase when it has not started, fails the release when it failed, and removes phase
     /// containers no longer needed (their release is decided).
-    async fn gate_release_phase(
+    pub(crate) async fn gate_release_phase(
         &self,
         app: &App,
         release: Option<Release>,
@@ -1061,7 +1171,7 @@ impl Scheduler {
 /// Waits until the router has no request in flight to `addr` (at most `limit`). A request
 /// that picked the process from the table just before it was replaced may not have counted
 /// itself yet, hence the short pause first.
-async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
+pub(crate) async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let deadline = tokio::time::Instant::now() + limit;
     while routes.in_flight(addr) > 0 && tokio::time::Instant::now() < deadline {
@@ -1072,7 +1182,7 @@ async fn drain(routes: &RouteTableHandle, addr: SocketAddr, limit: Duration) {
 /// The port a web process listens on: a Dockerfile image that `EXPOSE`s one carries it as
 /// `paas.port` (its launcher sets PORT to it; containers inherit the image's labels), every
 /// other process the configured `PORT`.
-fn web_port_of(labels: &BTreeMap<String, String>, default: u16) -> u16 {
+pub(crate) fn web_port_of(labels: &BTreeMap<String, String>, default: u16) -> u16 {
     labels
         .get(paas_domain::PORT_LABEL)
         .and_then(|p| p.parse().ok())

@@ -4,8 +4,8 @@
 //! start-first updates that roll back on failure, the port published in host mode), lists the
 //! tasks as processes with their node and route address (`tasks.rs`), reads where a rolling
 //! update stands (`rollout.rs`: completed, or rolled back with Swarm's reason), lists and
-//! drains nodes, and says in one line when the engine is no Swarm manager (`state.rs`). Not
-//! wired into the scheduler yet: see ARCHITECTURE.md, "Swarm (in progress)".
+//! drains nodes, and says in one line when the engine is no Swarm manager (`state.rs`). The
+//! scheduler's Swarm pass (`paas_scheduler`, `swarm_pass.rs`) drives it.
 
 mod api;
 mod rollout;
@@ -21,8 +21,8 @@ pub use state::SwarmState;
 pub use tasks::{node_of, process_of, SwarmNode, SwarmProcess};
 
 use crate::RuntimeError;
-use bollard::models::{Node, NodeSpec, NodeSpecAvailabilityEnum, Task};
-use bollard::service::{InspectServiceOptions, ListServicesOptions, UpdateServiceOptions};
+use bollard::models::{Node, NodeSpec, NodeSpecAvailabilityEnum, Service, Task};
+use bollard::service::{InspectServiceOptions, UpdateServiceOptions};
 use bollard::Docker;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -97,6 +97,18 @@ pub struct SwarmService {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub replicas: u64,
+    /// The labels of the spec before the last update (after a rollback: the spec that
+    /// failed), empty when it was never updated.
+    pub previous_labels: BTreeMap<String, String>,
+    /// Where its last update stands.
+    pub rollout: Rollout,
+}
+
+/// The commands that join a new node to the Swarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCommands {
+    pub worker: String,
+    pub manager: String,
 }
 
 /// Node availability, as `docker node update --availability` sets it.
@@ -113,6 +125,19 @@ pub enum Availability {
 pub struct SwarmRuntime {
     docker: Docker,
     socket: String,
+}
+
+/// The labels of a service's `PreviousSpec` in the engine's JSON.
+fn previous_labels(service: &serde_json::Value) -> BTreeMap<String, String> {
+    service
+        .pointer("/PreviousSpec/Labels")
+        .and_then(|l| l.as_object())
+        .map(|l| {
+            l.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn label_filters(labels: &BTreeMap<String, String>) -> Vec<String> {
@@ -170,6 +195,34 @@ impl SwarmRuntime {
             None => Ok(()),
             Some(line) => Err(SwarmError::NotAManager(line)),
         }
+    }
+
+    /// `docker swarm join` commands for a new worker and a new manager, with the tokens and
+    /// the address of a manager (the leader's when known).
+    pub async fn join_commands(&self) -> Result<JoinCommands, SwarmError> {
+        let swarm: serde_json::Value = self.get_json("/swarm").await?;
+        let token = |role: &str| {
+            swarm
+                .pointer(&format!("/JoinTokens/{role}"))
+                .and_then(|t| t.as_str())
+                .map(String::from)
+        };
+        let nodes: Vec<Node> = self.get_json("/nodes").await?;
+        let manager_addr = nodes
+            .iter()
+            .filter_map(|n| n.manager_status.as_ref())
+            .max_by_key(|m| m.leader.unwrap_or(false))
+            .and_then(|m| m.addr.clone())
+            .ok_or_else(|| SwarmError::Engine("the Swarm lists no manager address".into()))?;
+        let command = |token: Option<String>| -> Result<String, SwarmError> {
+            let token =
+                token.ok_or_else(|| SwarmError::Engine("the Swarm gave no join token".into()))?;
+            Ok(format!("docker swarm join --token {token} {manager_addr}"))
+        };
+        Ok(JoinCommands {
+            worker: command(token("Worker"))?,
+            manager: command(token("Manager"))?,
+        })
     }
 
     /// Every node of the Swarm.
@@ -302,24 +355,28 @@ impl SwarmRuntime {
         &self,
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<SwarmService>, SwarmError> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), label_filters(labels));
-        let services = self
-            .docker
-            .list_services(Some(ListServicesOptions {
-                filters,
-                status: false,
-            }))
-            .await
-            .map_err(map_bollard)?;
-        let mut out: Vec<SwarmService> = services
+        // Raw JSON: bollard 0.18's `Service` has no `PreviousSpec`, whose labels say which
+        // release a rollback undid.
+        let filters = serde_json::json!({ "label": label_filters(labels) });
+        let raw: Vec<serde_json::Value> = self
+            .get_json(&format!(
+                "/services?filters={}",
+                api::encode(&filters.to_string())
+            ))
+            .await?;
+        let mut out: Vec<SwarmService> = raw
             .into_iter()
-            .filter_map(|s| {
+            .filter_map(|value| {
+                let previous_labels = previous_labels(&value);
+                let s: Service = serde_json::from_value(value).ok()?;
+                let rollout = rollout_of(&s);
                 let spec = s.spec?;
                 Some(SwarmService {
                     id: s.id?,
                     name: spec.name.unwrap_or_default(),
                     labels: spec.labels.unwrap_or_default().into_iter().collect(),
+                    previous_labels,
+                    rollout,
                     replicas: spec
                         .mode
                         .and_then(|m| m.replicated)

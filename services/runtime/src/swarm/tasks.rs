@@ -55,6 +55,8 @@ pub struct SwarmProcess {
     pub error: Option<String>,
     /// The labels of the task's container (ours, from the service spec).
     pub labels: BTreeMap<String, String>,
+    /// When the task was created, Unix seconds (0 when the engine did not say).
+    pub created: i64,
 }
 
 impl SwarmProcess {
@@ -173,6 +175,11 @@ pub fn process_of(task: &Task, nodes: &HashMap<String, SwarmNode>) -> Option<Swa
         container_id: container.and_then(|c| c.container_id.clone()),
         exit_code: container.and_then(|c| c.exit_code),
         error: status.and_then(|s| s.err.clone()).filter(|e| !e.is_empty()),
+        created: task
+            .created_at
+            .as_deref()
+            .and_then(crate::parse_engine_timestamp)
+            .map_or(0, |nanos| nanos / 1_000_000_000),
         labels,
     })
 }
