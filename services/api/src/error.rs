@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paas_domain::api::ErrorBody;
+use paas_scheduler::SchedulerError;
 use paas_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,31 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => Self::Conflict(format!("Already exists: {what}.")),
             StoreError::NotFound(what) => Self::NotFound(format!("Not found: {what}.")),
             StoreError::Invalid(why) => Self::Invalid(format!("{why}.")),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The first letter upper-cased and a full stop at the end: how error lines read in the API.
+pub(crate) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut line: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !line.ends_with('.') {
+        line.push('.');
+    }
+    line
+}
+
+impl From<SchedulerError> for ApiError {
+    fn from(e: SchedulerError) -> Self {
+        match e {
+            SchedulerError::Store(e) => e.into(),
+            SchedulerError::NoSwarm => Self::Conflict(sentence(&e.to_string())),
+            SchedulerError::UnknownNode(_) => Self::NotFound(sentence(&e.to_string())),
+            SchedulerError::Unsupported(why) => Self::BadRequest(sentence(&why)),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -60,6 +60,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(routes::users::list).post(routes::users::create),
         )
         .route("/api/users/{email}", delete(routes::users::remove))
+        .route("/api/nodes", get(routes::nodes::list))
+        .route("/api/nodes/join", get(routes::nodes::join))
+        .route("/api/nodes/{node}/drain", post(routes::nodes::drain))
+        .route("/api/nodes/{node}/activate", post(routes::nodes::activate))
         .route(
             "/api/apps",
             get(routes::apps::list).post(routes::apps::create),
@@ -118,6 +122,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/apps/{app}/builder",
             get(routes::builder::show).patch(routes::builder::set),
+        )
+        .route(
+            "/api/apps/{app}/scheduler",
+            get(routes::scheduler::show).patch(routes::scheduler::set),
         )
         .route(
             "/api/apps/{app}/domains",
