@@ -38,6 +38,7 @@ pub(crate) struct SwarmImage {
     pub name: String,
     pub web_port: u16,
     pub health_command: bool,
+    pub entrypoint: Vec<String>,
 }
 
 /// One process to retire: container id, slot, route address.
@@ -134,6 +135,7 @@ impl Scheduler {
             name,
             web_port: exposed.unwrap_or(self.config.web_port),
             health_command: exposed.is_none(),
+            entrypoint: details.map(|d| d.entrypoint).unwrap_or_default(),
         };
         self.swarm_images
             .lock()
@@ -180,6 +182,7 @@ impl Scheduler {
                     created_at: r.created_at.max(self.phases.finished_ms(r.id).unwrap_or(0)),
                     web_port: image.web_port,
                     health_command: image.health_command,
+                    entrypoint: image.entrypoint,
                 })
             }
             None => None,

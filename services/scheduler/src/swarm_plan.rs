@@ -41,6 +41,24 @@ pub struct SwarmRelease {
     pub web_port: u16,
     /// Whether the image can run the HTTP health command (it has bash: the stacks do).
     pub health_command: bool,
+    /// The image's entrypoint (the launcher of buildpack images).
+    pub entrypoint: Vec<String>,
+}
+
+/// How long a task keeps serving after Swarm tells it to stop, before its process gets the
+/// SIGTERM: time for the next pass to take it out of the route table and for its requests
+/// in flight to finish (passes run every few hundred milliseconds while a rollout runs).
+pub const STOP_DELAY: Duration = Duration::from_secs(3);
+
+/// Runs the image's entrypoint with the command and passes Swarm's SIGTERM on to it only
+/// after `STOP_DELAY`, so that a task Swarm retires (an update's old task, a scale-down) is
+/// out of the routes before it stops listening. `$@` is the entrypoint and the command.
+pub fn stop_delay_wrapper(delay: Duration) -> String {
+    format!(
+        "\"$@\" & child=$!; trap 'sleep {}; kill -TERM $child 2>/dev/null' TERM; \
+         status=0; while kill -0 $child 2>/dev/null; do wait $child; status=$?; done; exit $status",
+        delay.as_secs()
+    )
 }
 
 /// The platform's settings the specs need.
@@ -117,6 +135,17 @@ pub fn process_spec(
         replicas,
     );
     spec.cmd = Some(vec![command.to_string()]);
+    let delayed = release.health_command && !release.entrypoint.is_empty();
+    if delayed {
+        let mut entrypoint = vec![
+            "/bin/bash".to_string(),
+            "-c".to_string(),
+            stop_delay_wrapper(STOP_DELAY),
+            "paas-stop-delay".to_string(),
+        ];
+        entrypoint.extend(release.entrypoint.iter().cloned());
+        spec.entrypoint = Some(entrypoint);
+    }
     spec.env = release.config.clone();
     spec.env
         .insert("PORT".to_string(), release.web_port.to_string());
@@ -152,7 +181,7 @@ pub fn process_spec(
     spec.user = Some("app".to_string());
     spec.init = true;
     spec.drop_capabilities = true;
-    spec.stop_grace = settings.stop_grace;
+    spec.stop_grace = settings.stop_grace + if delayed { STOP_DELAY } else { Duration::ZERO };
     spec.update_monitor = Duration::from_secs(5);
     if process_type == "web" {
         spec.port = Some(release.web_port);

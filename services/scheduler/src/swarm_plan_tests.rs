@@ -32,6 +32,7 @@ fn release(id: &str) -> SwarmRelease {
         created_at: 1_000,
         web_port: 5000,
         health_command: true,
+        entrypoint: vec!["/.paas/launch".to_string()],
     }
 }
 
@@ -191,6 +192,61 @@ fn a_first_deploy_creates_one_service_per_type_with_the_formation_as_replicas() 
     assert!(plan.remove.is_empty() && plan.scale.is_empty());
     assert_eq!(plan.verdict, None);
     assert!(plan.in_progress);
+    // The launcher runs under the stop delay; the grace covers the delay too.
+    let entrypoint = web.entrypoint.as_ref().expect("wrapped entrypoint");
+    assert_eq!(entrypoint[..2], ["/bin/bash".to_string(), "-c".to_string()]);
+    assert_eq!(entrypoint[4], "/.paas/launch");
+    assert_eq!(web.stop_grace, Duration::from_secs(30) + STOP_DELAY);
+}
+
+/// The wrapper, run by bash: the command runs, a SIGTERM reaches it only after the delay,
+/// and its exit status is the wrapper's.
+#[test]
+fn the_stop_delay_wrapper_passes_sigterm_on_late_and_keeps_the_exit_status() {
+    use std::process::Command;
+    use std::time::Instant;
+    let wrapper = stop_delay_wrapper(Duration::from_secs(1));
+    let status = Command::new("bash")
+        .args(["-c", &wrapper, "paas-stop-delay", "bash", "-c", "exit 7"])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(7));
+    // A child that records when it got SIGTERM.
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("got-term");
+    let child_script = format!(
+        "trap 'date +%s%N > {}; exit 0' TERM; while true; do sleep 0.05; done",
+        mark.display()
+    );
+    let mut wrapper_process = Command::new("bash")
+        .args([
+            "-c",
+            &wrapper,
+            "paas-stop-delay",
+            "bash",
+            "-c",
+            &child_script,
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let pid = wrapper_process.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!mark.exists(), "the command got SIGTERM before the delay");
+    let status = wrapper_process.wait().unwrap();
+    assert!(mark.exists(), "the command never got SIGTERM");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(0));
 }
 
 #[test]
