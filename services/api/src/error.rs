@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paas_domain::api::ErrorBody;
+use paas_runtime::swarm::SwarmError;
 use paas_scheduler::SchedulerError;
 use paas_store::StoreError;
 
@@ -75,6 +76,7 @@ impl From<StoreError> for ApiError {
 
 /// The first letter upper-cased and a full stop at the end: how error lines read in the API.
 pub(crate) fn sentence(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut chars = text.chars();
     let mut line: String = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -93,6 +95,15 @@ impl From<SchedulerError> for ApiError {
             SchedulerError::NoSwarm => Self::Conflict(sentence(&e.to_string())),
             SchedulerError::UnknownNode(_) => Self::NotFound(sentence(&e.to_string())),
             SchedulerError::Unsupported(why) => Self::BadRequest(sentence(&why)),
+            // What the Swarm refused (a node it will not change, an engine that is no
+            // manager) is said as it said it; an engine that cannot be reached is logged.
+            SchedulerError::Swarm(SwarmError::NotAManager(why)) => Self::Conflict(sentence(&why)),
+            SchedulerError::Swarm(SwarmError::NotFound(what)) => {
+                Self::NotFound(sentence(&format!("not found in the Swarm: {what}")))
+            }
+            SchedulerError::Swarm(SwarmError::Conflict(why) | SwarmError::Engine(why)) => {
+                Self::Conflict(sentence(&format!("the Swarm refused: {why}")))
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -129,5 +140,43 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: SchedulerError) -> (StatusCode, String) {
+        let e = ApiError::from(e);
+        (e.status_and_id().0, e.to_string())
+    }
+
+    #[test]
+    fn scheduler_errors_are_one_line_with_their_status() {
+        assert_eq!(
+            answer(SchedulerError::NoSwarm),
+            (
+                StatusCode::CONFLICT,
+                "This platform has no Swarm: start paasd with PAAS_SCHEDULER=swarm on a Swarm manager."
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            answer(SchedulerError::UnknownNode("sw-9".to_string())),
+            (
+                StatusCode::NOT_FOUND,
+                "No node \"sw-9\" in the Swarm (see `paas nodes`).".to_string()
+            )
+        );
+        let (status, message) = answer(SchedulerError::Swarm(SwarmError::Engine(
+            "rpc error:\n  node is down\n".to_string(),
+        )));
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(message, "The Swarm refused: rpc error: node is down.");
+        let (status, _) = answer(SchedulerError::Swarm(SwarmError::Unavailable(
+            "no socket".to_string(),
+        )));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
