@@ -367,6 +367,7 @@ impl Scheduler {
     /// Runs passes forever: soon after a wake-up, often while something converges, and every
     /// idle interval otherwise.
     pub async fn run(self: Arc<Self>) {
+        tokio::spawn(self.clone().watch_swarm());
         loop {
             let busy = match self.reconcile().await {
                 Ok(busy) => busy,
