@@ -2,19 +2,26 @@
 //! three engines in network namespaces form one Swarm, a service's replicas spread over them,
 //! and each task answers from the host at its node's address (host-mode published port: this
 //! kernel has no IPVS, so the ingress mesh is not used); an image pushed to the cluster's
-//! registry by one node is pulled by the others. Then the runtime's `SwarmRuntime` runs a
+//! registry by `DockerRuntime::push_image` on one node is pulled by the others (a push to a
+//! registry that is not there fails in one line). Then the runtime's `SwarmRuntime` runs a
 //! process type as a service on that cluster: its tasks listed as processes with their node
 //! and route address, each answering there, scaled, rolled over to a new release, a failing
 //! release rolled back by Swarm while the previous one keeps serving, moved off a drained node
 //! and off a node that dies, and removed. One test, so that the cluster (the slow part)
 //! starts once.
+//!
+//! A second test runs a whole paasd on node 1 (`SwarmCluster::spawn_paasd`, for the Swarm
+//! scheduler's tests): a `git push` builds on node 1's engine and the app answers through
+//! paasd's router.
 
 use paas_e2e::curl;
 use paas_e2e::swarm::SwarmCluster;
+use paas_e2e::User;
 use paas_runtime::swarm::{
     service_name, Availability, Rollout, ServiceChange, ServiceProcessSpec, SwarmProcess,
     SwarmRuntime, SwarmState,
 };
+use paas_runtime::{ContainerRuntime, DockerRuntime, RuntimeError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -38,7 +45,11 @@ http.server.ThreadingHTTPServer(("", 5000), H).serve_forever()
 fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_addresses() {
     let started = Instant::now();
     let cluster = SwarmCluster::up(3);
-    eprintln!("cluster up in {:.1} s", cluster.took.as_secs_f64());
+    eprintln!(
+        "cluster up in {:.1} s (after {:.1} s waiting for the lock)",
+        cluster.took.as_secs_f64(),
+        cluster.waited.as_secs_f64()
+    );
 
     // Three nodes, all Ready and active, each its own hostname.
     let nodes = cluster.docker_ok(
@@ -113,6 +124,10 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
     }
     let expected: Vec<String> = (1..=3).map(|n| cluster.hostname(n)).collect();
     assert_eq!(answers, expected);
+    eprintln!(
+        "a task on each node answering at {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The tasks carry our label and Swarm places them on three different nodes.
     let tasks = cluster.docker_ok(
@@ -138,15 +153,28 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
         assert_eq!(labelled.lines().count(), 1, "node {n}: {labelled}");
     }
 
-    // Images reach every node through the cluster's registry (issue 11, point 3): built and
-    // pushed on node 1, pulled by the others when Swarm places a task there.
-    let pushed = format!("{}/paas-e2e/hello:1", cluster.registry());
+    // Images reach every node through the cluster's registry (issue 11, point 3): built on
+    // node 1 under a local name as paasd names releases, pushed by `DockerRuntime::push_image`
+    // on node 1's engine, pulled by the others when Swarm places a task there.
+    let tokio = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let phase = Instant::now();
+    let local = "paas-e2e/hello:1";
     cluster.build(
         1,
-        &pushed,
+        local,
         &format!("FROM {image}\nRUN echo release-1 > /release\n"),
     );
-    cluster.docker_ok(1, &["push", "-q", &pushed]);
+    eprintln!(
+        "image built on node 1 in {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
+    let phase = Instant::now();
+    let pushed = tokio.block_on(push_from_node_1(&cluster, local));
+    assert_eq!(pushed, format!("{}/paas-e2e/hello:1", cluster.registry()));
+    eprintln!(
+        "DockerRuntime::push_image checks: {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
     cluster.docker_ok(
         1,
         &[
@@ -202,11 +230,9 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
         started.elapsed().as_secs_f64()
     );
     let phase = Instant::now();
-    tokio::runtime::Runtime::new()
-        .expect("a tokio runtime")
-        .block_on(swarm_runtime_runs_a_process_type_as_a_service(
-            &cluster, &image,
-        ));
+    tokio.block_on(swarm_runtime_runs_a_process_type_as_a_service(
+        &cluster, &image,
+    ));
     eprintln!("SwarmRuntime phase: {:.1} s", phase.elapsed().as_secs_f64());
 
     let teardown = Instant::now();
@@ -216,6 +242,61 @@ fn three_engines_form_a_swarm_whose_replicas_spread_and_answer_at_their_nodes_ad
         "whole test, with teardown: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `DockerRuntime::push_image` on node 1's engine: `local` into the cluster's registry (the
+/// name it returns is what the nodes pull), again (nothing to upload), and into registries that
+/// cannot take it, each failure one line naming the registry. Returns the pushed name.
+async fn push_from_node_1(cluster: &SwarmCluster, local: &str) -> String {
+    let docker = DockerRuntime::connect_to(&cluster.docker_host(1))
+        .await
+        .expect("node 1's engine");
+    let pushed = docker
+        .push_image(local, &cluster.registry())
+        .await
+        .expect("pushed to the cluster's registry");
+    let started = Instant::now();
+    let again = docker
+        .push_image(local, &cluster.registry())
+        .await
+        .expect("pushed again");
+    assert_eq!(again, pushed);
+    eprintln!(
+        "second push of {local}: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    // The registry has it under that name.
+    let (repository, tag) = pushed.rsplit_once(':').expect("a tag");
+    let path = repository
+        .strip_prefix(&format!("{}/", cluster.registry()))
+        .expect("in the registry");
+    let (status, tags) = curl(&[
+        "-sS",
+        &format!("http://{}/v2/{path}/tags/list", cluster.registry()),
+    ]);
+    assert_eq!(status, 200, "{tags}");
+    assert!(tags.contains(&format!("\"{tag}\"")), "{tags}");
+
+    // No registry listens there: one line naming it, quickly.
+    let started = Instant::now();
+    let refused = docker
+        .push_image(local, "10.231.0.1:5999")
+        .await
+        .expect_err("nothing listens on 10.231.0.1:5999")
+        .to_string();
+    assert!(
+        refused.contains("10.231.0.1:5999") && !refused.contains('\n'),
+        "{refused}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "{refused}");
+    eprintln!("unreachable registry: {refused}");
+    // A missing image: not found, nothing pushed.
+    let missing = docker
+        .push_image("paas-e2e/none:1", &cluster.registry())
+        .await
+        .expect_err("no such image");
+    assert!(matches!(missing, RuntimeError::NotFound(_)), "{missing:?}");
+    pushed
 }
 
 /// GETs each process's route and returns the bodies (each process answers with its node's
@@ -534,5 +615,88 @@ fn paasd_with_the_swarm_scheduler_outside_a_swarm_stops_with_one_line_saying_how
     assert!(
         lines[0].contains("docker swarm init --advertise-addr"),
         "{stderr}"
+    );
+}
+
+/// paasd on node 1 of the test Swarm (`SwarmCluster::spawn_paasd`, with the Docker scheduler
+/// until the Swarm one is wired in): the Procfile-only sample (its build needs no network; the
+/// nodes have no route out) is built on node 1's engine with the stacks the cluster loaded
+/// there, its process runs there, and it answers through paasd's router at node 1's address.
+#[test]
+fn paasd_on_node_1_builds_a_pushed_app_and_routes_to_it() {
+    let started = Instant::now();
+    let cluster = SwarmCluster::up_for_paasd(1);
+    eprintln!(
+        "cluster (with the build stack on node 1) up in {:.1} s (after {:.1} s waiting for the lock)",
+        cluster.took.as_secs_f64(),
+        cluster.waited.as_secs_f64()
+    );
+    let phase = Instant::now();
+    let paasd = cluster.spawn_paasd(&[("PAAS_SCHEDULER", "docker")]);
+    assert_eq!(
+        paasd.url(),
+        format!("http://{}:{}", cluster.addr(1), paasd.port)
+    );
+    eprintln!("paasd ready in {:.1} s", phase.elapsed().as_secs_f64());
+
+    let phase = Instant::now();
+    let user = User::admin(&paasd);
+    let repo = user.sample_repo("procfile-only");
+    let app = paas_e2e::app_name("swarm");
+    user.paas(&repo, &["apps:create", &app]).ok();
+    let push = user.git(&repo, &["push", "paas", "main"]).ok();
+    for expected in ["-----> Procfile app detected", "Launching... done, v1"] {
+        assert!(
+            push.stderr.contains(expected),
+            "{expected:?} missing:\n{}",
+            push.stderr
+        );
+    }
+    eprintln!(
+        "git push deployed in {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
+    let (status, body) = paasd.get_app(&app, "/index.txt");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "served by a Procfile command\n"),
+        "{}",
+        paasd.log()
+    );
+
+    // The build and the process ran on node 1's engine, not on the host's.
+    assert_eq!(paasd.containers(), vec![format!("{app}.web.1.v1")]);
+    let on_node_1 = cluster.docker_ok(
+        1,
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=paas.instance={}", paasd.instance),
+        ],
+    );
+    assert_eq!(on_node_1.lines().count(), 1, "{on_node_1}");
+    let on_host = std::process::Command::new("docker")
+        .env_remove("DOCKER_HOST")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=paas.instance={}", paasd.instance),
+        ])
+        .output()
+        .expect("docker runs");
+    assert!(
+        on_host.stdout.is_empty(),
+        "the host's engine ran containers of this paasd"
+    );
+
+    let teardown = Instant::now();
+    drop(paasd);
+    drop(cluster);
+    eprintln!(
+        "teardown {:.1} s; whole test, with teardown: {:.1} s",
+        teardown.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
     );
 }

@@ -6,6 +6,7 @@
 //! The binaries come from the workspace's target directory: run `cargo build --bins` first
 //! (`scripts/test` does).
 
+pub mod load;
 pub mod swarm;
 
 use std::io::{BufRead, BufReader, Write};
@@ -62,10 +63,20 @@ pub struct PaasdOptions {
     pub env: Vec<(String, String)>,
     /// Runs paasd with this open-file limit (soft and hard), as a small machine would.
     pub open_files_limit: Option<u64>,
+    /// The engine paasd uses (`DOCKER_HOST`, e.g. `unix:///tmp/paas-swarm/node-1/docker.sock`),
+    /// also the one the helpers here ask about containers and clean up; none: the local one.
+    pub docker_host: Option<String>,
+    /// Runs paasd in this network namespace (`/run/netns/<name>`, entered with `nsenter
+    /// --net`), where the engine's containers are reachable: a node of the test Swarm.
+    pub netns: Option<String>,
+    /// The address paasd listens on and is reached at (default `127.0.0.1`).
+    pub listen_addr: Option<String>,
 }
 
 /// A running paasd, stopped and cleaned up on drop.
 pub struct Paasd {
+    /// The address paasd listens on (`127.0.0.1` unless `PaasdOptions::listen_addr`).
+    pub host: String,
     pub port: u16,
     pub data: tempfile::TempDir,
     pub instance: String,
@@ -82,8 +93,13 @@ impl Paasd {
     pub fn start_with(options: PaasdOptions) -> Self {
         let data = tempfile::tempdir().expect("temp data dir");
         let port = free_port();
-        let (child, log) = spawn_paasd(&options, data.path(), port);
+        let host = options
+            .listen_addr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".to_string());
+        let (child, log) = spawn_paasd(&options, data.path(), &host, port);
         let mut paasd = Self {
+            host,
             port,
             data,
             instance: String::new(),
@@ -99,7 +115,7 @@ impl Paasd {
     pub fn restart(&mut self) {
         self.kill();
         let previous = self.instance.clone();
-        let (child, log) = spawn_paasd(&self.options, self.data.path(), self.port);
+        let (child, log) = spawn_paasd(&self.options, self.data.path(), &self.host, self.port);
         self.child = child;
         self.log = log;
         self.wait_ready();
@@ -150,7 +166,7 @@ impl Paasd {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
     }
 
     /// The process id of the running paasd.
@@ -179,9 +195,18 @@ impl Paasd {
         ])
     }
 
+    /// The docker CLI against paasd's engine.
+    pub fn docker_command(&self) -> Command {
+        docker_command(self.options.docker_host.as_deref())
+    }
+
+    fn docker_lines(&self, args: &[&str]) -> Vec<String> {
+        docker_lines(self.options.docker_host.as_deref(), args)
+    }
+
     /// Names of this instance's containers (any state).
     pub fn containers(&self) -> Vec<String> {
-        docker_lines(&[
+        self.docker_lines(&[
             "ps",
             "-a",
             "--filter",
@@ -193,7 +218,7 @@ impl Paasd {
 
     /// Build cache volumes of this instance.
     pub fn volumes(&self) -> Vec<String> {
-        docker_lines(&[
+        self.docker_lines(&[
             "volume",
             "ls",
             "-q",
@@ -204,7 +229,7 @@ impl Paasd {
 
     /// Release images of this instance.
     pub fn images(&self) -> Vec<String> {
-        docker_lines(&[
+        self.docker_lines(&[
             "images",
             "--format",
             "{{.Repository}}:{{.Tag}}",
@@ -214,11 +239,29 @@ impl Paasd {
 }
 
 /// Starts a paasd process whose output is collected into the returned log.
-fn spawn_paasd(options: &PaasdOptions, data: &Path, port: u16) -> (Child, Arc<Mutex<String>>) {
-    let mut command = Command::new(binary("paasd"));
+fn spawn_paasd(
+    options: &PaasdOptions,
+    data: &Path,
+    host: &str,
+    port: u16,
+) -> (Child, Arc<Mutex<String>>) {
+    let mut command = match &options.netns {
+        Some(netns) => {
+            let mut command = Command::new("nsenter");
+            command
+                .arg(format!("--net=/run/netns/{netns}"))
+                .arg("--")
+                .arg(binary("paasd"));
+            command
+        }
+        None => Command::new(binary("paasd")),
+    };
+    if let Some(docker_host) = &options.docker_host {
+        command.env("DOCKER_HOST", docker_host);
+    }
     command
         .env("PAAS_DATA", data)
-        .env("PAAS_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("PAAS_HTTP_ADDR", format!("{host}:{port}"))
         .env("PAAS_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("PAAS_STOP_GRACE", "2")
         .env(
@@ -283,20 +326,17 @@ impl Drop for Paasd {
         if self.instance.is_empty() {
             return;
         }
-        let ids = docker_lines(&[
+        let ids = self.docker_lines(&[
             "ps",
             "-aq",
             "--filter",
             &format!("label=paas.instance={}", self.instance),
         ]);
         if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&ids)
-                .output();
+            let _ = self.docker_command().args(["rm", "-f"]).args(&ids).output();
         }
         // The app networks of this instance (`paas-<instance>-<app>`).
-        let networks = docker_lines(&[
+        let networks = self.docker_lines(&[
             "network",
             "ls",
             "-q",
@@ -304,21 +344,24 @@ impl Drop for Paasd {
             &format!("name=paas-{}-", self.instance),
         ]);
         if !networks.is_empty() {
-            let _ = Command::new("docker")
+            let _ = self
+                .docker_command()
                 .args(["network", "rm"])
                 .args(&networks)
                 .output();
         }
         let images = self.images();
         if !images.is_empty() {
-            let _ = Command::new("docker")
+            let _ = self
+                .docker_command()
                 .args(["rmi", "-f"])
                 .args(&images)
                 .output();
         }
         let volumes = self.volumes();
         if !volumes.is_empty() {
-            let _ = Command::new("docker")
+            let _ = self
+                .docker_command()
                 .args(["volume", "rm", "-f"])
                 .args(&volumes)
                 .output();
@@ -329,8 +372,17 @@ impl Drop for Paasd {
     }
 }
 
-fn docker_lines(args: &[&str]) -> Vec<String> {
-    Command::new("docker")
+/// The docker CLI against `docker_host` (`-H`), or the engine of the environment.
+fn docker_command(docker_host: Option<&str>) -> Command {
+    let mut command = Command::new("docker");
+    if let Some(host) = docker_host {
+        command.arg("-H").arg(host);
+    }
+    command
+}
+
+fn docker_lines(docker_host: Option<&str>, args: &[&str]) -> Vec<String> {
+    docker_command(docker_host)
         .args(args)
         .output()
         .map(|o| {
