@@ -4,13 +4,15 @@
 //! start-first updates that roll back on failure, the port published in host mode), lists the
 //! tasks as processes with their node and route address (`tasks.rs`), reads where a rolling
 //! update stands (`rollout.rs`: completed, or rolled back with Swarm's reason), lists and
-//! drains nodes, and says in one line when the engine is no Swarm manager (`state.rs`). The
-//! scheduler's Swarm pass (`paas_scheduler`, `swarm_pass.rs`) drives it.
+//! drains nodes, follows a task's output on any node (`task_logs.rs`), and says in one line
+//! when the engine is no Swarm manager (`state.rs`). The scheduler's Swarm pass
+//! (`paas_scheduler`, `swarm_pass.rs`) drives it.
 
 mod api;
 mod rollout;
 mod spec;
 mod state;
+mod task_logs;
 mod tasks;
 
 pub use rollout::{rollout_of, Rollout};
