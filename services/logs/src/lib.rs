@@ -5,7 +5,8 @@
 //! `LogKeeper` is the one way in and out: `append`/`platform` write a line, `last` reads the
 //! newest lines, `tail` reads them and follows new ones, and `subscribe` is the live feed of
 //! every appended line (of every app) for whoever forwards logs elsewhere (drains, OTLP).
-//! `supervisor.rs` follows every process container's output through the runtime boundary;
+//! `supervisor.rs` follows every process container's output through the runtime boundary,
+//! and every Swarm task's through `swarm_tasks.rs`;
 //! `records.rs` turns the router's per-request records into `router` lines and hands each
 //! record to the other observers (metrics); `builds.rs` keeps each build's output.
 
@@ -14,11 +15,13 @@ mod entry;
 mod records;
 mod segments;
 mod supervisor;
+mod swarm_tasks;
 
 pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS, MAX_BUILD_OUTPUT_BYTES};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
 pub use records::{keep_router_records, router_entry, RecordObserver};
 pub use supervisor::Supervisor;
+pub use swarm_tasks::{BoxFuture, SwarmTasks};
 
 use segments::AppSegments;
 use std::collections::HashMap;

@@ -119,7 +119,7 @@ pub async fn run() -> anyhow::Result<()> {
             registry: config.registry.clone(),
             ..SchedulerConfig::default()
         },
-        swarm,
+        swarm.clone(),
     );
     let builder = Arc::new(Builder::new(
         runtime.clone(),
@@ -190,8 +190,11 @@ pub async fn run() -> anyhow::Result<()> {
     }
     tokio::spawn(scheduler.clone().run());
     tokio::spawn(scheduler.clone().follow_events());
-    // One supervisor follows every process's output into its app's log.
-    tokio::spawn(Supervisor::new(runtime.clone(), logs.clone(), &instance_id).run());
+    // One supervisor follows every process's output into its app's log (Swarm tasks too).
+    let swarm_tasks = swarm.map(|s| Arc::new(s) as Arc<dyn paas_logs::SwarmTasks>);
+    tokio::spawn(
+        Supervisor::with_swarm(runtime.clone(), logs.clone(), &instance_id, swarm_tasks).run(),
+    );
 
     // The router's per-request records. FAN-OUT POINT: the log keeper's task appends each
     // record as a `router` line to its app's log, then hands `&RequestRecord` to every
