@@ -19,4 +19,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+server = HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler)
+# One line at start, so a process's output reaching the app log can be checked.
+print(f"listening on {os.environ['PORT']} as {os.environ.get('DYNO', '?')}", flush=True)
+server.serve_forever()
