@@ -290,6 +290,23 @@ async fn push_from_node_1(cluster: &SwarmCluster, local: &str) -> String {
     );
     assert!(started.elapsed() < Duration::from_secs(20), "{refused}");
     eprintln!("unreachable registry: {refused}");
+    // The host's engine does not list the cluster's plain-HTTP registry as insecure (and its
+    // config is not ours): it refuses to push there, in one line. Only the tag it made is
+    // removed again; nothing reaches the registry.
+    let host = DockerRuntime::connect().await.expect("the host's engine");
+    let stack = cluster.stack_image();
+    let refused = host
+        .push_image(&stack, &cluster.registry())
+        .await
+        .expect_err("the host's engine pushes over HTTPS only")
+        .to_string();
+    let tagged = format!("{}/{stack}", cluster.registry());
+    host.remove_image(&tagged).await.expect("untagged");
+    assert!(
+        refused.contains("HTTP response to HTTPS client") && !refused.contains('\n'),
+        "{refused}"
+    );
+    eprintln!("plain-HTTP registry from the host's engine: {refused}");
     // A missing image: not found, nothing pushed.
     let missing = docker
         .push_image("paas-e2e/none:1", &cluster.registry())
