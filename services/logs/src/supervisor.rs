@@ -376,15 +376,28 @@ impl Supervisor {
                     }
                 },
             };
-            if let Some(task) = &task {
-                if !task_ended(task) && !overdue {
-                    continue; // still stopping: look again at the next listing
-                }
-                let process = self.lock().known.get(&key).cloned();
-                if let Some(process) = process {
-                    for line in task_end_lines(task) {
-                        self.logs.platform(&process.app, &process.dyno, line);
-                    }
+            if task
+                .as_ref()
+                .is_some_and(|task| !task_ended(task) && !overdue)
+            {
+                continue; // still stopping: look again at the next listing
+            }
+            let (process, ran) = {
+                let state = self.lock();
+                (
+                    state.known.get(&key).cloned(),
+                    state.seen_running.contains(&key),
+                )
+            };
+            let lines = match &task {
+                Some(task) => task_end_lines(task),
+                // Swarm deletes the tasks a scale-down stopped.
+                None if ran => vec!["State changed from up to down".to_string()],
+                None => Vec::new(),
+            };
+            if let Some(process) = process {
+                for line in lines {
+                    self.logs.platform(&process.app, &process.dyno, line);
                 }
             }
             self.lock().ending.insert(key, Instant::now());
@@ -929,10 +942,11 @@ mod tests {
         *swarm.listed.lock().unwrap() = vec![
             task("t1", 1, ContainerState::Running),
             task("t2", 2, ContainerState::Running),
+            task("t3", 3, ContainerState::Running),
         ];
         let sup = supervisor(&logs, &swarm);
         sup.list().await;
-        eventually("two followers", || swarm.open.load(Ordering::SeqCst) == 2).await;
+        eventually("three followers", || swarm.open.load(Ordering::SeqCst) == 3).await;
 
         // t1 scaled away (Swarm stopped it, still stopping at first); t2 crashed.
         let mut stopping = task("t1", 1, ContainerState::Running);
@@ -952,6 +966,12 @@ mod tests {
             count(&lines, "paas[web.1]"),
             0,
             "t1 still stopping: {lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with("paas[web.3]: State changed from up to down")),
+            "t3 scaled away and deleted by Swarm: {lines:?}"
         );
         assert!(
             lines
@@ -987,7 +1007,7 @@ mod tests {
             "{lines:?}"
         );
         sup.list().await;
-        eventually("both followers stopped", || {
+        eventually("every follower stopped", || {
             swarm.open.load(Ordering::SeqCst) == 0
         })
         .await;
@@ -997,7 +1017,7 @@ mod tests {
         *swarm.listed.lock().unwrap() = vec![task("t1", 1, ContainerState::Exited)];
         sup.list().await;
         sup.list().await;
-        assert_eq!(swarm.follows.lock().unwrap().len(), 2);
+        assert_eq!(swarm.follows.lock().unwrap().len(), 3);
         assert_eq!(count(&log_lines(&logs), "with status 143"), 1);
     }
 
