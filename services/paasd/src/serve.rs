@@ -95,6 +95,9 @@ pub async fn run() -> anyhow::Result<()> {
             .context("cannot reach the Docker engine (is dockerd running?)")?
             .with_subnet_pool(config.subnet_pool()?),
     );
+    if let Some(registry) = &config.registry {
+        crate::swarm_check::check_registry(registry).await?;
+    }
     let swarm = crate::swarm_check::connect(config.scheduler).await?;
     let stack_images = stacks::ensure(runtime.as_ref(), &config).await?;
     let logs = LogKeeper::open(data_dir.join("logs"), config.app_log_max_bytes)
