@@ -166,7 +166,18 @@ impl Scheduler {
         let restarts = self.store.restart_generations(app.id).await?;
         let desired = match release.as_ref().filter(|r| !r.image.is_empty()) {
             Some(r) => {
-                let image = self.swarm_image(&r.image).await?;
+                let image = match self.swarm_image(&r.image).await {
+                    Ok(image) => image,
+                    Err(e) if r.status == ReleaseStatus::Pending => {
+                        // A push that fails now (the registry went away) fails the release
+                        // with the reason; the previous one keeps serving.
+                        let reason =
+                            format!("its image could not be pushed for the Swarm's nodes: {e}");
+                        self.fail_release(app, r, reason).await?;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                };
                 Some(SwarmRelease {
                     id: r.id.to_string(),
                     version: r.version,
