@@ -55,6 +55,8 @@ pub struct ProcessView {
     pub version: Option<i64>,
     /// Running, or stopped (crashed or killed) and about to be replaced.
     pub running: bool,
+    /// Not running yet: created and starting (a Swarm task being placed, pulled, started).
+    pub starting: bool,
     /// Stopped because the kernel killed it for exceeding its memory limit.
     pub out_of_memory: bool,
     /// Unix seconds.
@@ -206,6 +208,7 @@ impl Scheduler {
                     process: l.slot.process.clone(),
                     version: c.labels.get(labels::VERSION).and_then(|v| v.parse().ok()),
                     running: c.state == ContainerState::Running,
+                    starting: c.state == ContainerState::Created,
                     out_of_memory: false,
                     created: c.created,
                 };

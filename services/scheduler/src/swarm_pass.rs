@@ -351,6 +351,7 @@ impl Scheduler {
                     process: slot.process.clone(),
                     version: p.labels.get(labels::VERSION).and_then(|v| v.parse().ok()),
                     running: p.state == ContainerState::Running,
+                    starting: p.state == ContainerState::Created,
                     out_of_memory: p
                         .error
                         .as_deref()

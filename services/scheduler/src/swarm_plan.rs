@@ -53,10 +53,15 @@ pub const STOP_DELAY: Duration = Duration::from_secs(3);
 /// Runs the image's entrypoint with the command and passes Swarm's SIGTERM on to it only
 /// after `STOP_DELAY`, so that a task Swarm retires (an update's old task, a scale-down) is
 /// out of the routes before it stops listening. `$@` is the entrypoint and the command.
+/// Bash may reap the child (its SIGCHLD handler) before the loop looks, and a `wait` cut
+/// short by the trap returns 143: the status is the last one a `wait` collected for the
+/// child (127 means it was collected before).
 pub fn stop_delay_wrapper(delay: Duration) -> String {
     format!(
-        "\"$@\" & child=$!; trap 'sleep {}; kill -TERM $child 2>/dev/null' TERM; \
-         status=0; while kill -0 $child 2>/dev/null; do wait $child; status=$?; done; exit $status",
+        "\"$@\" & child=$!; trap 'sleep {}; kill -TERM $child 2>/dev/null' TERM; status=0; \
+         while :; do wait $child; s=$?; [ $s -ne 127 ] && status=$s; \
+         kill -0 $child 2>/dev/null || break; done; \
+         wait $child 2>/dev/null; s=$?; [ $s -ne 127 ] && status=$s; exit $status",
         delay.as_secs()
     )
 }

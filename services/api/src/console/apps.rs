@@ -51,7 +51,7 @@ pub async fn app_state(state: &ApiState, app: &App) -> Result<&'static str, ApiE
         .app_processes(&app.name)
         .await
         .map_err(ApiError::internal)?;
-    Ok(if processes.iter().any(|p| !p.running) {
+    Ok(if processes.iter().any(|p| !p.running && !p.starting) {
         "crashed"
     } else if processes.iter().any(|p| p.running) {
         "running"

@@ -122,7 +122,14 @@ pub async fn dynos(
             .map(|p| Dyno {
                 name: p.dyno,
                 process_type: p.process,
-                state: if p.running { "up" } else { "crashed" }.to_string(),
+                state: if p.running {
+                    "up"
+                } else if p.starting {
+                    "starting"
+                } else {
+                    "crashed"
+                }
+                .to_string(),
                 out_of_memory: p.out_of_memory,
                 release: p.version.map(|v| format!("v{v}")),
                 created_at: rfc3339(p.created * 1000),
