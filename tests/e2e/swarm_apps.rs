@@ -232,7 +232,16 @@ fn an_app_on_the_swarm_deploys_scales_over_every_node_survives_drains_and_node_d
         Duration::from_secs(30),
         "app lines of processes on two nodes or more, and a start line",
         || {
-            let out = user.paas(&repo, &["logs", "-n", "500"]).ok().stdout;
+            // By source: the router's lines of the requests above would crowd them out.
+            let app_lines = user
+                .paas(&repo, &["logs", "-s", "app", "-n", "2000"])
+                .ok()
+                .stdout;
+            let paas_lines = user
+                .paas(&repo, &["logs", "-s", "paas", "-n", "500"])
+                .ok()
+                .stdout;
+            let out = format!("{app_lines}{paas_lines}");
             let nodes: BTreeSet<String> = dyno_node
                 .iter()
                 .filter(|(dyno, _)| out.contains(&format!(" app[{dyno}]: listening on ")))
