@@ -60,6 +60,9 @@ pub struct Config {
     /// Router: one line per request in the app's log (and its metrics); off for benchmarks
     /// or for apps whose request lines nobody reads.
     pub router_log: bool,
+    /// Router: the fast path for plain HTTP/1.1 app requests (hyper serves the rest); off
+    /// sends every request through hyper.
+    pub router_fast_path: bool,
     /// Metrics: seconds between two readings of every process's CPU and memory.
     #[serde(alias = "stats_interval")]
     pub stats_interval_secs: u64,
@@ -146,6 +149,7 @@ impl Default for Config {
             router_idle_timeout_secs: 55,
             router_hold_secs: 10,
             router_log: true,
+            router_fast_path: true,
             stats_interval_secs: 15,
             otlp_interval_secs: 60,
             log: "info".to_string(),
@@ -297,6 +301,13 @@ impl Config {
                 _ => anyhow::bail!("PAAS_ROUTER_LOG {v:?} is not on or off"),
             };
         }
+        if let Some(v) = env("PAAS_ROUTER_FAST_PATH") {
+            self.router_fast_path = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" => true,
+                "0" | "false" | "off" | "no" => false,
+                _ => anyhow::bail!("PAAS_ROUTER_FAST_PATH {v:?} is not on or off"),
+            };
+        }
         if let Some(v) = env("PAAS_STOP_GRACE") {
             self.stop_grace_secs = v
                 .parse()
@@ -396,6 +407,7 @@ impl Config {
             max_connections_per_ip: self.max_connections_per_ip.max(1),
             max_connections: self.max_connections.max(1),
             threads: self.http_threads,
+            fast_path: self.router_fast_path,
         }
     }
 
@@ -590,6 +602,7 @@ mod tests {
             ("router_idle_timeout", "13"),
             ("router_hold", "14"),
             ("router_log", "false"),
+            ("router_fast_path", "false"),
             ("stats_interval", "16"),
             ("otlp_interval", "17"),
             ("log", "\"debug\""),
@@ -732,5 +745,23 @@ mod tests {
             .apply_env(|k| (k == "PAAS_ROUTER_LOG").then(|| "maybe".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("PAAS_ROUTER_LOG"), "{err}");
+    }
+
+    #[test]
+    fn the_router_fast_path_switch_comes_from_the_environment() {
+        let mut config = Config::default();
+        assert!(config.front_door().fast_path, "on by default");
+        config
+            .apply_env(|k| (k == "PAAS_ROUTER_FAST_PATH").then(|| "off".to_string()))
+            .unwrap();
+        assert!(!config.front_door().fast_path);
+        config
+            .apply_env(|k| (k == "PAAS_ROUTER_FAST_PATH").then(|| "1".to_string()))
+            .unwrap();
+        assert!(config.front_door().fast_path);
+        let err = config
+            .apply_env(|k| (k == "PAAS_ROUTER_FAST_PATH").then(|| "maybe".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PAAS_ROUTER_FAST_PATH"), "{err}");
     }
 }

@@ -93,7 +93,7 @@ pub fn add_forwarded(headers: &mut HeaderMap, fwd: &ForwardedFor) -> String {
 
 /// A random (version 4) UUID from the thread's own generator: `Uuid::new_v4` asks the kernel
 /// for randomness on every call, a system call per request on the router's hot path.
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()

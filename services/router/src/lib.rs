@@ -2,6 +2,7 @@
 //! platform itself or for an app, and proxies app requests to one of the app's web processes
 //! listed in the route table. It never talks to Docker or SQL: the scheduler writes the table.
 
+mod fast;
 mod headers;
 mod host;
 mod idle;
@@ -11,6 +12,7 @@ mod proxy;
 mod records;
 mod table;
 
+pub use fast::{FastOptions, Rewind};
 pub use host::{classify_host, HostTarget};
 pub use pages::RouterError;
 pub use proxy::{Proxy, ProxyConfig};

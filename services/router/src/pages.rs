@@ -83,9 +83,7 @@ impl RouterError {
         self.page(None)
     }
 
-    /// The page, showing `custom` (a URL of the app owner's) inside it when given, as
-    /// Heroku's custom error and maintenance pages do.
-    pub fn page(self, custom: Option<&str>) -> Response<Body> {
+    fn html(self, custom: Option<&str>) -> String {
         let body = match custom.filter(|url| safe_url(url)) {
             Some(url) => format!(
                 "<iframe src=\"{url}\" style=\"position:fixed;inset:0;width:100%;height:100%;border:0\"></iframe>"
@@ -97,10 +95,32 @@ impl RouterError {
                 code = self.code(),
             ),
         };
-        let html = format!(
+        format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>\n",
             title = self.description(),
-        );
+        )
+    }
+
+    /// The same page as a whole HTTP/1.1 response (the router's fast path writes it to the
+    /// socket itself), closing the connection.
+    pub(crate) fn raw_page(self) -> Vec<u8> {
+        let html = self.html(None);
+        let status = self.status();
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-cache, no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            html.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(html.as_bytes());
+        out
+    }
+
+    /// The page, showing `custom` (a URL of the app owner's) inside it when given, as
+    /// Heroku's custom error and maintenance pages do.
+    pub fn page(self, custom: Option<&str>) -> Response<Body> {
+        let html = self.html(custom);
         let mut response = Response::new(Body::from(html));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();

@@ -162,3 +162,61 @@ impl Checkout {
         }
     }
 }
+
+/// The fast path's connections to processes (`fast.rs`): plain keep-alive sockets, idle
+/// between requests, per serving thread like `Pool`.
+#[derive(Debug, Default)]
+pub(crate) struct RawPool {
+    idle: Mutex<HashMap<SocketAddr, Vec<tokio::net::TcpStream>>>,
+}
+
+impl RawPool {
+    /// An idle connection to `addr` that the process has not closed (and `true`), or a new
+    /// one (and `false`).
+    pub(crate) async fn checkout(
+        &self,
+        addr: SocketAddr,
+        connect_timeout: Duration,
+    ) -> Result<(tokio::net::TcpStream, bool), PoolError> {
+        while let Some(stream) = self.take(addr) {
+            // An idle connection has nothing to read: a close (or stray bytes) ends it. The
+            // runtime's readiness answers without a system call while nothing happened.
+            let mut probe = [0u8; 1];
+            match stream.try_read(&mut probe) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok((stream, true)),
+                _ => continue,
+            }
+        }
+        let stream = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(addr))
+            .await
+            .map_err(|_| PoolError::ConnectTimeout)?
+            .map_err(PoolError::Connect)?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, false))
+    }
+
+    fn take(&self, addr: SocketAddr) -> Option<tokio::net::TcpStream> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.get_mut(&addr).and_then(Vec::pop)
+    }
+
+    /// Gives back a connection whose last response was read to its end.
+    pub(crate) fn put(&self, addr: SocketAddr, stream: tokio::net::TcpStream) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.entry(addr).or_default();
+        if list.len() < MAX_IDLE_PER_PROCESS {
+            list.push(stream);
+        }
+    }
+
+    /// Closes the idle connections to every process not in `live`.
+    pub(crate) fn retain(&self, live: &HashSet<SocketAddr>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|addr, _| live.contains(addr));
+    }
+
+    pub(crate) fn idle_count(&self, addr: SocketAddr) -> usize {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.get(&addr).map_or(0, Vec::len)
+    }
+}

@@ -11,7 +11,7 @@
 use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
-use crate::pool::{Pool, Returner, Sent};
+use crate::pool::{Pool, RawPool, Returner, Sent};
 use crate::records::{RecordError, RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
@@ -53,7 +53,7 @@ impl Default for ProxyConfig {
 
 /// Per-process bookkeeping shared by all requests.
 #[derive(Default)]
-struct BackendStats {
+pub(crate) struct BackendStats {
     benched_until: Mutex<HashMap<SocketAddr, Instant>>,
     /// How many entries `benched_until` holds, so the common case (none) takes no lock.
     benched: AtomicUsize,
@@ -68,7 +68,7 @@ impl BackendStats {
         map.get(&addr).is_some_and(|until| *until > now)
     }
 
-    fn bench(&self, addr: SocketAddr, until: Instant) {
+    pub(crate) fn bench(&self, addr: SocketAddr, until: Instant) {
         let mut map = self.benched_until.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         map.retain(|_, until| *until > now);
@@ -79,15 +79,17 @@ impl BackendStats {
 
 #[derive(Clone)]
 pub struct Proxy {
-    table: RouteTableHandle,
+    pub(crate) table: RouteTableHandle,
     pool: Arc<Pool>,
-    config: ProxyConfig,
-    stats: Arc<BackendStats>,
-    records: Option<RecordSink>,
+    /// Raw keep-alive connections for the fast path (`fast.rs`), per serving thread too.
+    pub(crate) raw: Arc<RawPool>,
+    pub(crate) config: ProxyConfig,
+    pub(crate) stats: Arc<BackendStats>,
+    pub(crate) records: Option<RecordSink>,
 }
 
 /// Decrements a process's in-flight count when the request is over.
-struct InFlight(Arc<AtomicUsize>);
+pub(crate) struct InFlight(pub(crate) Arc<AtomicUsize>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -110,6 +112,7 @@ impl Proxy {
     pub fn new(table: RouteTableHandle, config: ProxyConfig) -> Self {
         Self {
             pool: Arc::default(),
+            raw: Arc::default(),
             table,
             config,
             stats: Arc::default(),
@@ -122,6 +125,7 @@ impl Proxy {
     pub fn with_own_pool(&self) -> Self {
         Self {
             pool: Arc::default(),
+            raw: Arc::default(),
             ..self.clone()
         }
     }
@@ -137,10 +141,12 @@ impl Proxy {
     pub fn spawn_pool_pruner(&self) {
         let table = self.table.clone();
         let pool = Arc::downgrade(&self.pool);
+        let raw = Arc::downgrade(&self.raw);
         tokio::spawn(async move {
             let mut changes = table.changes();
             while changes.changed().await.is_ok() {
                 let Some(pool) = pool.upgrade() else { return };
+                let raw = raw.upgrade();
                 let live: HashSet<SocketAddr> = table
                     .snapshot()
                     .apps
@@ -148,13 +154,16 @@ impl Proxy {
                     .flat_map(|route| route.backends.iter().map(|b| b.addr))
                     .collect();
                 pool.retain(&live);
+                if let Some(raw) = raw {
+                    raw.retain(&live);
+                }
             }
         });
     }
 
     /// Idle pooled connections to the process at `addr` (diagnostics and tests).
     pub fn idle_connections(&self, addr: SocketAddr) -> usize {
-        self.pool.idle_count(addr)
+        self.pool.idle_count(addr) + self.raw.idle_count(addr)
     }
 
     /// The app a custom domain (`paas domains:add`) names, if any.
@@ -393,7 +402,7 @@ impl Proxy {
 
     /// Hands the record to the app's log when there is one; else it is only a debug line of
     /// paasd's own log (never one line per request there by default).
-    fn record(&self, record: RequestRecord) {
+    pub(crate) fn record(&self, record: RequestRecord) {
         match &self.records {
             Some(sink) => sink.offer(record),
             None => tracing::debug!(target: "router", app = record.app, "{record}"),
@@ -402,7 +411,11 @@ impl Proxy {
 
     /// Two random choices among usable processes, the one with fewer requests in flight wins.
     /// Processes set aside are used only when nothing else is left.
-    fn pick<'a>(&self, backends: &'a [Backend], tried: &[SocketAddr]) -> Option<&'a Backend> {
+    pub(crate) fn pick<'a>(
+        &self,
+        backends: &'a [Backend],
+        tried: &[SocketAddr],
+    ) -> Option<&'a Backend> {
         let now = Instant::now();
         let untried = |b: &&Backend| !tried.contains(&b.addr);
         let usable = |b: &&Backend| untried(b) && !self.stats.is_benched(b.addr, now);
@@ -464,7 +477,7 @@ impl Proxy {
     }
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 

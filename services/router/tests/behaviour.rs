@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod support;
-use support::serve;
+use support::{serve, serve_router};
 
 fn config() -> ProxyConfig {
     ProxyConfig {
@@ -52,17 +52,13 @@ fn table(backends: &[SocketAddr], web_wanted: u32, maintenance: Option<Maintenan
     }
 }
 
-/// A router for app `hello` reading `routes`.
+/// A router for app `hello` reading `routes`, with the fast path (`PAAS_ROUTER_FAST_PATH`)
+/// unless `ROUTER_TESTS_HYPER_ONLY` is set: every test then covers both paths, since what
+/// the fast path does not take (held requests, maintenance, upgrades, refused connections)
+/// goes on to hyper.
 async fn router(routes: RouteTableHandle, config: ProxyConfig) -> SocketAddr {
-    let proxy = Proxy::new(routes, config);
-    serve(move |req: Request<Incoming>, peer| {
-        let proxy = proxy.clone();
-        async move {
-            let req = req.map(|b| Body::new(http_body_util::BodyExt::map_err(b, axum::Error::new)));
-            proxy.handle("hello", req, peer, 8080).await
-        }
-    })
-    .await
+    let fast = std::env::var_os("ROUTER_TESTS_HYPER_ONLY").is_none();
+    serve_router(Proxy::new(routes, config), "hello", fast).await
 }
 
 async fn app_saying(text: &'static str) -> SocketAddr {
@@ -107,23 +103,18 @@ async fn app_recording_peers() -> (SocketAddr, Arc<Mutex<HashSet<SocketAddr>>>) 
 
 #[tokio::test]
 async fn connections_to_a_process_are_reused_and_closed_once_it_leaves_the_table() {
+    for fast in [false, true] {
+        pooled_connections(fast).await;
+    }
+}
+
+async fn pooled_connections(fast: bool) {
     let (app, peers) = app_recording_peers().await;
     let routes = RouteTableHandle::new();
     routes.publish(table(&[app], 1, None));
     let proxy = Proxy::new(routes.clone(), config());
     proxy.spawn_pool_pruner();
-    let front = {
-        let proxy = proxy.clone();
-        serve(move |req: Request<Incoming>, peer| {
-            let proxy = proxy.clone();
-            async move {
-                let req =
-                    req.map(|b| Body::new(http_body_util::BodyExt::map_err(b, axum::Error::new)));
-                proxy.handle("hello", req, peer, 8080).await
-            }
-        })
-        .await
-    };
+    let front = serve_router(proxy.clone(), "hello", fast).await;
     for _ in 0..5 {
         assert_eq!(get(front).await.0, 200);
     }
@@ -436,4 +427,291 @@ mod fuzz {
             })?;
         }
     }
+}
+
+/// A process written by hand: answers each request on a connection with `answer(n)` (n
+/// counting the requests on that connection) and closes after it when told so; records the
+/// heads and bodies it got.
+async fn raw_app(
+    answer: fn(usize) -> (Vec<u8>, bool),
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let connections: Arc<Mutex<usize>> = Arc::default();
+    let (seen2, connections2) = (seen.clone(), connections.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            *connections2.lock().unwrap() += 1;
+            let seen = seen2.clone();
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                for n in 0.. {
+                    // One head and its Content-Length body.
+                    let (head_end, length) = loop {
+                        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&pending[..i]).to_ascii_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length: "))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (i + 4, length);
+                        }
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => pending.extend_from_slice(&buf[..k]),
+                        }
+                    };
+                    while pending.len() < head_end + length {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => pending.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    let request: Vec<u8> = pending.drain(..head_end + length).collect();
+                    seen.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&request).to_string());
+                    let (bytes, close) = answer(n);
+                    if stream.write_all(&bytes).await.is_err() || close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen, connections)
+}
+
+/// Reads one HTTP/1.1 answer (by Content-Length or chunked) from `stream`, after `pending`.
+async fn read_answer(stream: &mut TcpStream, pending: &mut Vec<u8>) -> (String, Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..i + 4]).to_string();
+            let lower = head.to_ascii_lowercase();
+            pending.drain(..i + 4);
+            let length = lower
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let body = if let Some(length) = length {
+                while pending.len() < length {
+                    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+                        .await
+                        .expect("body in time")
+                        .unwrap();
+                    assert!(n > 0, "closed inside the body");
+                    pending.extend_from_slice(&buf[..n]);
+                }
+                pending.drain(..length).collect()
+            } else if lower.contains("transfer-encoding: chunked") {
+                let mut body = Vec::new();
+                loop {
+                    let line_end = loop {
+                        if let Some(e) = pending.windows(2).position(|w| w == b"\r\n") {
+                            break e;
+                        }
+                        let n = stream.read(&mut buf).await.unwrap();
+                        assert!(n > 0);
+                        pending.extend_from_slice(&buf[..n]);
+                    };
+                    let size = usize::from_str_radix(
+                        String::from_utf8_lossy(&pending[..line_end])
+                            .split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim(),
+                        16,
+                    )
+                    .unwrap();
+                    if size == 0 {
+                        // The trailers and the final CRLF are left in `pending`.
+                        pending.drain(..line_end + 2);
+                        break body;
+                    }
+                    while pending.len() < line_end + 2 + size + 2 {
+                        let n = stream.read(&mut buf).await.unwrap();
+                        assert!(n > 0);
+                        pending.extend_from_slice(&buf[..n]);
+                    }
+                    body.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
+                    pending.drain(..line_end + 2 + size + 2);
+                }
+            } else {
+                Vec::new()
+            };
+            return (head, body);
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("head in time")
+            .unwrap();
+        assert!(n > 0, "closed before a head");
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The fast path's relays: a Content-Length body sent on, answers by length, in chunks
+/// (passed through, the connection reused) and until the process closes (chunked to the
+/// client), pipelined requests, hop-by-hop headers removed both ways, the forwarded headers,
+/// and one record per request.
+#[tokio::test]
+async fn every_kind_of_answer_is_relayed_and_kept_connections_reused() {
+    fn answer(n: usize) -> (Vec<u8>, bool) {
+        match n % 4 {
+            0 => (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-App: yes\r\n\r\nhello"
+                    .to_vec(),
+                false,
+            ),
+            1 => (
+                b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\nX-Trailer: 1\r\n\r\n"
+                    .to_vec(),
+                false,
+            ),
+            2 => (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(), false),
+            _ => (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close".to_vec(), true),
+        }
+    }
+    let (app, seen, connections) = raw_app(answer).await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[app], 1, None));
+    let (sink, mut records) = paas_router::record_channel(64);
+    let proxy = Proxy::new(routes, config()).with_records(sink);
+    let router = serve_router(proxy, "hello", true).await;
+    let mut stream = TcpStream::connect(router).await.unwrap();
+    let mut pending = Vec::new();
+    for round in 0..2 {
+        // Two requests in one write: the second is read with the first.
+        stream
+            .write_all(b"POST /upload?x=1 HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 11\r\nX-Forwarded-For: 10.1.1.1\r\nProxy-Connection: x\r\n\r\nhello worldGET /chunks HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let (head, body) = read_answer(&mut stream, &mut pending).await;
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(
+            head.contains("X-App: yes") && !head.contains("X-Hop"),
+            "{head}"
+        );
+        assert!(!head.to_ascii_lowercase().contains("connection"), "{head}");
+        assert_eq!(body, b"hello");
+        let (head, body) = read_answer(&mut stream, &mut pending).await;
+        assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{head}");
+        assert_eq!(body, b"abcdefg");
+        // The body's trailer passed through too; nothing is left over.
+        assert_eq!(pending, b"X-Trailer: 1\r\n\r\n", "round {round}");
+        pending.clear();
+        // A large body, sent in pieces.
+        let big = vec![b'z'; 100_000];
+        stream
+            .write_all(
+                format!(
+                    "PUT /big HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: {}\r\n\r\n",
+                    big.len()
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+        for piece in big.chunks(30_000) {
+            stream.write_all(piece).await.unwrap();
+        }
+        let (head, body) = read_answer(&mut stream, &mut pending).await;
+        assert!(head.contains("Content-Length: 0"), "{head}");
+        assert!(body.is_empty());
+        stream
+            .write_all(b"GET /close HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let (head, body) = read_answer(&mut stream, &mut pending).await;
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "{head}"
+        );
+        assert_eq!(body, b"until close");
+        // No trailers: the final CRLF.
+        let mut buf = [0u8; 16];
+        while pending.len() < 2 {
+            let n = stream.read(&mut buf).await.unwrap();
+            pending.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(pending, b"\r\n");
+        pending.clear();
+    }
+    // The process closed after each fourth answer: two connections, three requests each
+    // on a kept one.
+    assert_eq!(*connections.lock().unwrap(), 2);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 8);
+    let first = seen[0].to_ascii_lowercase();
+    assert!(
+        first.starts_with("post /upload?x=1 http/1.1\r\n"),
+        "{first}"
+    );
+    assert!(first.ends_with("\r\n\r\nhello world"), "{first}");
+    assert!(
+        first.contains("x-forwarded-for: 10.1.1.1, 127.0.0.1\r\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains("x-forwarded-port: 8080\r\n") && first.contains("via: 1.1 paas\r\n"),
+        "{first}"
+    );
+    assert!(!first.contains("proxy-connection"), "{first}");
+    assert_eq!(
+        seen[2].len() - seen[2].find("\r\n\r\n").unwrap() - 4,
+        100_000
+    );
+    let mut got = Vec::new();
+    while let Ok(Some(record)) =
+        tokio::time::timeout(Duration::from_millis(200), records.rx.recv()).await
+    {
+        got.push(record);
+    }
+    assert_eq!(got.len(), 8, "{got:?}");
+    assert_eq!(got[0].method, "POST");
+    assert_eq!(got[0].path, "/upload");
+    assert_eq!(got[0].host, "hello.localhost");
+    assert_eq!(got[0].status, 200);
+    assert_eq!(got[0].bytes, Some(5));
+    assert_eq!(got[0].dyno.as_deref(), Some("web.1"));
+    assert_eq!(got[1].status, 201);
+    assert_eq!(got[1].bytes, None);
+}
+
+/// A process that closes its kept connection between two requests: the next request still
+/// gets its answer (from a new connection), never an error.
+#[tokio::test]
+async fn a_kept_connection_the_process_closed_is_not_an_error() {
+    fn answer(_n: usize) -> (Vec<u8>, bool) {
+        // Keep-alive promised, then closed anyway.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            true,
+        )
+    }
+    let (app, _seen, connections) = raw_app(answer).await;
+    let routes = RouteTableHandle::new();
+    routes.publish(table(&[app], 1, None));
+    let router = serve_router(Proxy::new(routes, config()), "hello", true).await;
+    let mut stream = TcpStream::connect(router).await.unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..5 {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let (head, body) = read_answer(&mut stream, &mut pending).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, b"ok");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*connections.lock().unwrap(), 5);
 }

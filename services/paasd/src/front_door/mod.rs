@@ -3,6 +3,7 @@
 //! the socket and body wrappers that feed them (`io`), and the one-Host rule (`host`).
 //! `dispatch.rs` wires them around each accepted connection.
 
+pub mod fast;
 pub mod host;
 pub mod idle;
 pub mod io;
@@ -20,6 +21,9 @@ pub struct FrontDoorConfig {
     pub max_connections: usize,
     /// Serving threads (0: one per CPU this process may use).
     pub threads: usize,
+    /// The router's fast path (`PAAS_ROUTER_FAST_PATH`): plain HTTP/1.1 app requests
+    /// proxied without hyper, no buffer held by an idle connection.
+    pub fast_path: bool,
 }
 
 impl FrontDoorConfig {

@@ -79,7 +79,12 @@ pub async fn serve(
                         runtime.block_on(async move {
                             let listener = tokio::net::TcpListener::from_std(socket)?;
                             dispatch.proxy.spawn_pool_pruner();
-                            dispatch::serve(listener, Arc::new(dispatch), config, limiter).await
+                            let dispatch = Arc::new(dispatch);
+                            if config.fast_path {
+                                super::fast::serve(listener, dispatch, config, limiter).await
+                            } else {
+                                dispatch::serve(listener, dispatch, config, limiter).await
+                            }
                         })
                     });
                 let error = match result {
