@@ -36,7 +36,8 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    /// The one-Host rule, then an app's router or the platform (both accept loops).
+    pub(crate) async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let host = match request_host(req.headers(), req.uri()) {
             Ok(host) => host,
             Err(e) => {

@@ -4,27 +4,18 @@
 //! bytes read so far first, exactly as `dispatch::serve` serves every connection (the same
 //! host rule, routing, API runtime, caps and timeouts).
 
-use super::host::request_host;
 use super::idle::{self, Activity};
 use super::io::{TrackedBody, TrackedIo};
 use super::limits::ConnectionLimiter;
 use super::FrontDoorConfig;
 use crate::dispatch::Dispatch;
-use axum::body::Body;
-use axum::response::IntoResponse;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use paas_api::ApiError;
-use paas_router::{classify_host, FastOptions, HostTarget};
+use paas_router::FastOptions;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 /// Accepts connections forever. A connection over a cap is closed at once.
 pub async fn serve(
@@ -80,7 +71,7 @@ pub async fn serve(
                     let dispatch = dispatch.clone();
                     let in_flight = requests.request_started();
                     async move {
-                        let response = handle(&dispatch, req, peer).await;
+                        let response = dispatch.handle(req, peer).await;
                         Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
                     }
                 });
@@ -89,51 +80,5 @@ pub async fn serve(
             })
             .await;
         });
-    }
-}
-
-/// `Dispatch::handle`: the one-Host rule, then an app's router or the platform.
-async fn handle(dispatch: &Dispatch, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-    let host = match request_host(req.headers(), req.uri()) {
-        Ok(host) => host,
-        Err(e) => {
-            tracing::info!("refused a request from {}: {e}", peer.ip());
-            return ApiError::BadRequest(e.to_string()).into_response();
-        }
-    };
-    let req = req.map(|b| Body::new(b.map_err(axum::Error::new)));
-    let proxy = &dispatch.proxy;
-    match classify_host(&host, &dispatch.domain) {
-        HostTarget::App(app) => {
-            proxy
-                .handle(app.as_str(), req, peer, dispatch.local_port)
-                .await
-        }
-        HostTarget::Platform => match proxy.app_for_domain(&host) {
-            Some(app) => proxy.handle(&app, req, peer, dispatch.local_port).await,
-            None => platform(dispatch, req, peer).await,
-        },
-    }
-}
-
-/// `Dispatch::platform`: a request for the platform itself, on the API's runtime.
-async fn platform(dispatch: &Dispatch, mut req: Request<Body>, peer: SocketAddr) -> Response<Body> {
-    req.extensions_mut().insert(paas_api::ClientAddr(peer));
-    let api = dispatch.api.clone();
-    let answer = async move {
-        match api.oneshot(req).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
-    };
-    match &dispatch.api_runtime {
-        None => answer.await,
-        Some(runtime) => match runtime.spawn(answer).await {
-            Ok(response) => response,
-            Err(e) => {
-                tracing::error!("a platform request failed: {e}");
-                ApiError::Internal(e.to_string()).into_response()
-            }
-        },
     }
 }
