@@ -257,9 +257,10 @@ fn an_app_on_the_swarm_deploys_scales_over_every_node_survives_drains_and_node_d
         },
     );
 
-    // Back to 3, then a deploy under load: not one request fails.
-    user.paas(&repo, &["ps:scale", "web=3"]).ok();
+    // Back to 3 under load (Swarm stops three tasks: each leaves the routes first), then a
+    // deploy under the same load: not one request fails.
     let load = Load::start(&addr, port, &host, "/DYNO", CLIENTS);
+    user.paas(&repo, &["ps:scale", "web=3"]).ok();
     let started = Instant::now();
     user.paas(&repo, &["config:set", "GREETING=hello"]).ok();
     let _ = wait_for(
@@ -285,7 +286,7 @@ fn an_app_on_the_swarm_deploys_scales_over_every_node_survives_drains_and_node_d
     assert!(ok > 100, "too few requests: {ok}");
     assert!(
         failures.is_empty(),
-        "{} of {} failed through the deploy: {:?}",
+        "{} of {} failed through the scale-down and the deploy: {:?}",
         failures.len(),
         ok + failures.len(),
         &failures[..failures.len().min(20)]

@@ -20,7 +20,8 @@ impl SchedulerKind {
         match text.trim().to_ascii_lowercase().as_str() {
             "docker" | "local" => Ok(SchedulerKind::Docker),
             "swarm" => Ok(SchedulerKind::Swarm),
-            _ => Err(SchedulerKindError(text.to_string())),
+            // Echoed back in the error: a careless or hostile value is cut short.
+            _ => Err(SchedulerKindError(text.chars().take(40).collect())),
         }
     }
 
@@ -49,6 +50,9 @@ mod tests {
         assert_eq!(SchedulerKind::parse("local"), Ok(SchedulerKind::Docker));
         assert!(SchedulerKind::parse("k8s").is_err());
         assert!(SchedulerKind::parse("").is_err());
+        let huge = "x".repeat(1_000_000);
+        let line = SchedulerKind::parse(&huge).unwrap_err().to_string();
+        assert!(line.len() < 100, "{line}");
         assert_eq!(SchedulerKind::Swarm.to_string(), "swarm");
         assert_eq!(SchedulerKind::default(), SchedulerKind::Docker);
     }
