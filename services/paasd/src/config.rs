@@ -408,6 +408,7 @@ impl Config {
             max_connections: self.max_connections.max(1),
             threads: self.http_threads,
             fast_path: self.router_fast_path,
+            park_after: crate::front_door::fast::PARK_AFTER,
         }
     }
 

@@ -2,9 +2,8 @@
 //! platform's API. Connections are served by hyper directly (TCP_NODELAY, HTTP/1 and 2), within
 //! the caps and timeouts of `front_door`; a request that names its host ambiguously gets 400.
 
+use crate::front_door::accept;
 use crate::front_door::host::request_host;
-use crate::front_door::idle::{self, Activity};
-use crate::front_door::io::{TrackedBody, TrackedIo};
 use crate::front_door::limits::ConnectionLimiter;
 use crate::front_door::FrontDoorConfig;
 use axum::body::Body;
@@ -12,14 +11,10 @@ use axum::response::IntoResponse;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use paas_api::ApiError;
 use paas_router::{classify_host, HostTarget, Proxy};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -85,53 +80,22 @@ impl Dispatch {
     }
 }
 
-/// Accepts connections forever. A connection over a cap is closed at once.
+/// Accepts connections forever, each served by hyper alone. A connection over a cap is
+/// closed at once.
 pub async fn serve(
     listener: TcpListener,
     dispatch: Arc<Dispatch>,
     config: FrontDoorConfig,
     limiter: ConnectionLimiter,
 ) -> std::io::Result<()> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout);
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let permit = match limiter.try_acquire(peer.ip()) {
-            Ok(permit) => permit,
-            Err(e) => {
-                tracing::debug!("closed a connection at once: {e}");
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let activity = Activity::new(Instant::now());
-        let io = TrackedIo::new(stream, activity.clone(), Some(permit));
+    let builder = Arc::new(accept::hyper_builder(&config));
+    accept::accept_forever(&listener, &limiter, |stream, peer, permit| {
         let dispatch = dispatch.clone();
         let builder = builder.clone();
         tokio::spawn(async move {
-            let requests = activity.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let dispatch = dispatch.clone();
-                let in_flight = requests.request_started();
-                async move {
-                    let response = dispatch.handle(req, peer).await;
-                    Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
-                }
-            });
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-            idle::drive(conn, activity, config.timeouts()).await;
+            accept::serve_hyper(&builder, dispatch, stream, peer, permit, &config).await;
         });
-    }
+    })
+    .await;
+    Ok(())
 }

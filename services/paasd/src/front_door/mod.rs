@@ -1,13 +1,16 @@
 //! What guards the HTTP port before a request is routed: connection caps per client address
 //! and in total (`limits`), header and idle timeouts (`idle`, with hyper's own header timer),
-//! the socket and body wrappers that feed them (`io`), and the one-Host rule (`host`).
+//! the socket and body wrappers that feed them (`io`), the one-Host rule (`host`), and idle
+//! fast-path connections kept outside any task (`parked`).
 //! `dispatch.rs` wires them around each accepted connection.
 
+pub mod accept;
 pub mod fast;
 pub mod host;
 pub mod idle;
 pub mod io;
 pub mod limits;
+pub mod parked;
 pub mod threads;
 
 use std::time::Duration;
@@ -24,6 +27,9 @@ pub struct FrontDoorConfig {
     /// The router's fast path (`PAAS_ROUTER_FAST_PATH`): plain HTTP/1.1 app requests
     /// proxied without hyper, no buffer held by an idle connection.
     pub fast_path: bool,
+    /// A fast-path connection idle this long leaves its task for the parked set
+    /// (`fast::PARK_AFTER`; tests shorten it).
+    pub park_after: Duration,
 }
 
 impl FrontDoorConfig {
