@@ -198,6 +198,22 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
     }
 }
 
+/// One read into `buf`'s spare room if the socket has bytes (or its end); `None`, without
+/// waiting, when it has none after all. Unlike `try_read`, a read that does not fill the buffer
+/// clears the socket's readiness (tokio's `poll_read` does so), so the next wait for a request
+/// does not wake at once only to find nothing: a `recv` saved per request.
+async fn read_once(stream: &mut TcpStream, buf: &mut Buf) -> Option<std::io::Result<usize>> {
+    std::future::poll_fn(|cx| {
+        let mut read = ReadBuf::new(buf.spare());
+        match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Poll::Ready(Some(Ok(read.filled().len()))),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Pending => Poll::Ready(None),
+        }
+    })
+    .await
+}
+
 /// What the fast path needs to know about the port it serves.
 #[derive(Debug, Clone)]
 pub struct FastOptions {
@@ -209,6 +225,45 @@ pub struct FastOptions {
     pub header_timeout: Duration,
     /// A connection with no request for this long is closed.
     pub idle_timeout: Duration,
+    /// A connection with no request for this long leaves its task (`FastEnd::Idle`), for the
+    /// caller to park it; `None`: it waits in its task until the idle timeout.
+    pub park_after: Option<Duration>,
+}
+
+/// How `Proxy::serve_fast` gave a connection back.
+pub enum FastEnd {
+    /// The connection is over.
+    Closed,
+    /// The hyper path takes the connection, with the bytes read from it so far.
+    Fallback(Rewind<TcpStream>),
+    /// No request came for `park_after`: nothing is buffered, no request is under way.
+    Idle(IdleConnection),
+}
+
+/// A connection with no request under way, to be resumed by `serve_fast` when it is readable.
+pub struct IdleConnection {
+    pub stream: TcpStream,
+    /// When to close it if no request comes.
+    pub close_at: Instant,
+    /// What `serve_fast` needs to resume it.
+    pub resume: Resume,
+}
+
+/// Where a connection's fast-path service starts: a new connection, or an idle one resumed.
+#[derive(Debug, Clone, Copy)]
+pub struct Resume {
+    /// The deadline of the next request head when it is the connection's first (the header
+    /// timeout counts from the accept); `None`: the header timeout counts from its first byte.
+    first_head_by: Option<Instant>,
+}
+
+impl Resume {
+    /// A connection accepted at `accepted`.
+    pub fn accepted(accepted: Instant, options: &FastOptions) -> Self {
+        Self {
+            first_head_by: Some(accepted + options.header_timeout),
+        }
+    }
 }
 
 /// What became of one request on the fast path.
@@ -222,61 +277,63 @@ enum Step {
 }
 
 impl Proxy {
-    /// Serves `stream`'s requests on the fast path while they qualify. Returns the connection,
-    /// with the bytes read from it so far, when the hyper path must take over; `None` when
-    /// the connection is over.
+    /// Serves `stream`'s requests on the fast path while they qualify, from `resume` (see
+    /// `Resume::accepted`). Gives the connection back when the hyper path must take over,
+    /// when it has been idle for `park_after`, or when it is over.
     pub async fn serve_fast(
         &self,
         mut stream: TcpStream,
         peer: SocketAddr,
         options: &FastOptions,
-    ) -> Option<Rewind<TcpStream>> {
-        let accepted = Instant::now();
+        resume: Resume,
+    ) -> FastEnd {
+        let mut first_head_by = resume.first_head_by;
         let mut pending: Option<Buf> = None;
-        let mut first = true;
         loop {
             if pending.is_none() {
                 // Idle: no buffer held, only the socket's readiness awaited. A buffer is taken
                 // for the read that readiness promises, and given back at once when there was
                 // nothing after all (that read clears the readiness).
-                let deadline = if first {
-                    accepted + options.header_timeout
-                } else {
-                    Instant::now() + options.idle_timeout
-                };
+                let now = Instant::now();
+                let close_at = first_head_by.unwrap_or(now + options.idle_timeout);
+                let park_at = options.park_after.map(|after| now + after);
+                let wake_at = park_at.map_or(close_at, |park| park.min(close_at));
                 loop {
-                    match tokio::time::timeout_at(deadline.into(), stream.readable()).await {
+                    match tokio::time::timeout_at(wake_at.into(), stream.readable()).await {
                         Ok(Ok(())) => {}
-                        _ => return None,
+                        Ok(Err(_)) => return FastEnd::Closed,
+                        Err(_) if wake_at >= close_at => return FastEnd::Closed,
+                        Err(_) => {
+                            return FastEnd::Idle(IdleConnection {
+                                stream,
+                                close_at,
+                                resume: Resume { first_head_by },
+                            })
+                        }
                     }
                     let mut buf = Buf::take();
-                    match stream.try_read(buf.spare()) {
-                        Ok(0) => return None,
-                        Ok(n) => {
+                    match read_once(&mut stream, &mut buf).await {
+                        Some(Ok(0)) => return FastEnd::Closed,
+                        Some(Ok(n)) => {
                             buf.advance(n);
                             pending = Some(buf);
                             break;
                         }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(_) => return None,
+                        None => {}
+                        Some(Err(_)) => return FastEnd::Closed,
                     }
                 }
             }
             let buf = pending.take().unwrap_or_else(Buf::take);
-            let head_deadline = if first {
-                accepted + options.header_timeout
-            } else {
-                Instant::now() + options.header_timeout
-            };
+            let head_deadline = first_head_by
+                .take()
+                .unwrap_or_else(|| Instant::now() + options.header_timeout);
             let step =
                 Box::pin(self.fast_request(&mut stream, buf, peer, options, head_deadline)).await;
             match step {
-                Step::Next(rest) => {
-                    first = false;
-                    pending = rest;
-                }
-                Step::Close => return None,
-                Step::Fallback(buf) => return Some(Rewind::new(Some(buf), stream)),
+                Step::Next(rest) => pending = rest,
+                Step::Close => return FastEnd::Closed,
+                Step::Fallback(buf) => return FastEnd::Fallback(Rewind::new(Some(buf), stream)),
             }
         }
     }
@@ -443,7 +500,7 @@ impl Proxy {
         buf.consume(consumed);
         let service = sent_at.elapsed();
         self.record_answer(
-            &request,
+            &mut request,
             response.status,
             response.content_length,
             connect,
@@ -594,9 +651,11 @@ impl Proxy {
         });
     }
 
+    /// Records the answer, moving the request's facts into the record (nothing about the
+    /// request is recorded after its answer's head).
     fn record_answer(
         &self,
-        request: &Request,
+        request: &mut Request,
         status: u16,
         bytes: Option<u64>,
         connect: Duration,
@@ -605,16 +664,16 @@ impl Proxy {
         if !self.recorded() {
             return;
         }
-        let facts = &request.facts;
+        let facts = &mut request.facts;
         self.record(RequestRecord {
-            app: facts.app.clone(),
+            app: std::mem::take(&mut facts.app),
             at: facts.at,
-            method: facts.method.clone(),
-            path: facts.path.clone(),
-            host: facts.host.clone(),
-            request_id: facts.request_id.clone(),
+            method: std::mem::take(&mut facts.method),
+            path: std::mem::take(&mut facts.path),
+            host: std::mem::take(&mut facts.host),
+            request_id: std::mem::take(&mut facts.request_id),
             client: facts.peer.ip(),
-            dyno: Some(request.backend.dyno.clone()),
+            dyno: Some(std::mem::take(&mut request.backend.dyno)),
             connect_ms: millis(connect),
             service_ms: millis(service),
             status,
@@ -809,7 +868,6 @@ fn prepare(proxy: &Proxy, options: &FastOptions, bytes: &[u8], peer: SocketAddr)
     let backend = backend.clone();
 
     let at = SystemTime::now();
-    let client_ip = peer.ip().to_string();
     let request_id = request_id
         .and_then(visible)
         .filter(|id| acceptable_request_id(id))
@@ -854,14 +912,15 @@ fn prepare(proxy: &Proxy, options: &FastOptions, bytes: &[u8], peer: SocketAddr)
         .unwrap_or_default();
     let _ = write!(
         out,
-        "{client_ip}\r\nx-forwarded-proto: http\r\nx-forwarded-port: {}\r\nx-request-start: {}\r\nx-request-id: {request_id}\r\nvia: 1.1 paas\r\n\r\n",
+        "{}\r\nx-forwarded-proto: http\r\nx-forwarded-port: {}\r\nx-request-start: {}\r\nx-request-id: {request_id}\r\nvia: 1.1 paas\r\n\r\n",
+        peer.ip(),
         options.local_port,
         u64::try_from(start_ms).unwrap_or(u64::MAX),
     );
     let recorded = proxy.recorded();
     Parsed::Ready(Request {
         facts: Facts {
-            app: app.clone(),
+            app: if recorded { app.clone() } else { String::new() },
             method: if recorded {
                 method.to_string()
             } else {
@@ -1195,6 +1254,7 @@ mod tests {
             local_port: 8080,
             header_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(5),
+            park_after: None,
         }
     }
 

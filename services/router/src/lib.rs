@@ -12,7 +12,7 @@ mod proxy;
 mod records;
 mod table;
 
-pub use fast::{FastOptions, Rewind};
+pub use fast::{FastEnd, FastOptions, IdleConnection, Resume, Rewind};
 pub use host::{classify_host, HostTarget};
 pub use pages::RouterError;
 pub use proxy::{Proxy, ProxyConfig};

@@ -50,6 +50,7 @@ pub async fn serve_router(proxy: paas_router::Proxy, app: &'static str, fast: bo
         local_port: 8080,
         header_timeout: std::time::Duration::from_secs(5),
         idle_timeout: std::time::Duration::from_secs(30),
+        park_after: None,
     };
     tokio::spawn(async move {
         loop {
@@ -73,7 +74,10 @@ pub async fn serve_router(proxy: paas_router::Proxy, app: &'static str, fast: bo
                 };
                 let builder = auto::Builder::new(TokioExecutor::new());
                 if fast {
-                    if let Some(rest) = proxy.serve_fast(stream, peer, &options).await {
+                    let resume = paas_router::Resume::accepted(std::time::Instant::now(), &options);
+                    if let paas_router::FastEnd::Fallback(rest) =
+                        proxy.serve_fast(stream, peer, &options, resume).await
+                    {
                         let _ = builder
                             .serve_connection_with_upgrades(TokioIo::new(rest), service)
                             .await;
