@@ -3,6 +3,7 @@
 //! and migrating live in `connect`.
 
 mod accounts;
+mod app_settings;
 mod apps;
 mod builders;
 mod buildpacks;
