@@ -7,74 +7,16 @@
 //! how a task that left the listing ended.
 
 use super::{api, process_of, SwarmError, SwarmProcess, SwarmRuntime};
-use crate::log_line::{parse_engine_timestamp, LogLine, LogStream};
+use crate::log_line::{LineAssembler, LogLine, LogStream, Unended};
 use bollard::models::Task;
 use std::collections::HashMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-/// Longest line kept whole; a longer one is cut into lines of about this size.
-const MAX_LINE_BYTES: usize = 64 * 1024;
-/// The engine cuts a longer line into entries of this size, each without a newline but the
-/// last: an entry this long and not ended continues in the next one of its stream.
-const ENGINE_ENTRY_BYTES: usize = 16 * 1024;
 /// Longest response head read.
 const MAX_HEAD: usize = 64 * 1024;
 /// Largest frame accepted (the engine's are at most one entry plus its timestamp).
 const MAX_FRAME: usize = 1 << 20;
-
-/// One stream's line being assembled from entries: its first entry's time and its bytes.
-#[derive(Debug, Default)]
-struct Partial {
-    at_nanos: Option<i64>,
-    bytes: Vec<u8>,
-}
-
-impl Partial {
-    /// Adds one timestamped entry; returns the line it completed, if any. Unlike a
-    /// container's logs, this stream never ends, so an entry not ended by a newline is a
-    /// line of its own unless it is a full engine entry (a longer line's piece).
-    fn push(&mut self, entry: &[u8], stream: LogStream) -> Option<LogLine> {
-        let (at, body) = split_timestamp(entry);
-        if self.at_nanos.is_none() {
-            self.at_nanos = at;
-        }
-        match body.strip_suffix(b"\n") {
-            Some(line) => {
-                self.bytes.extend_from_slice(line);
-                Some(self.take(stream))
-            }
-            None => {
-                self.bytes.extend_from_slice(body);
-                (body.len() < ENGINE_ENTRY_BYTES || self.bytes.len() >= MAX_LINE_BYTES)
-                    .then(|| self.take(stream))
-            }
-        }
-    }
-
-    fn take(&mut self, stream: LogStream) -> LogLine {
-        let bytes = std::mem::take(&mut self.bytes);
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
-        LogLine {
-            at_nanos: self.at_nanos.take().unwrap_or_default(),
-            stream,
-            text: String::from_utf8_lossy(bytes).into_owned(),
-        }
-    }
-}
-
-/// `2026-...Z text` -> (the time, `text`); an entry without a readable time is all text.
-fn split_timestamp(entry: &[u8]) -> (Option<i64>, &[u8]) {
-    if let Some(space) = entry.iter().take(40).position(|&b| b == b' ') {
-        if let Some(at) = std::str::from_utf8(&entry[..space])
-            .ok()
-            .and_then(parse_engine_timestamp)
-        {
-            return (Some(at), &entry[space + 1..]);
-        }
-    }
-    (None, entry)
-}
 
 /// `since` as the engine reads it: `<seconds>.<nanoseconds>`.
 fn since_param(nanos: i64) -> String {
@@ -193,7 +135,9 @@ impl SwarmRuntime {
         }
 
         let after = |line: &LogLine| since_nanos.is_none_or(|s| line.at_nanos > s);
-        let (mut out, mut err) = (Partial::default(), Partial::default());
+        // This stream never ends: an unended entry shorter than the engine's is a line now.
+        let mut out = LineAssembler::new(Unended::ContinuesIfFull);
+        let mut err = LineAssembler::new(Unended::ContinuesIfFull);
         loop {
             let mut used = 0;
             while let Some((frame, len)) = next_frame(&buf[used..])? {
@@ -265,41 +209,6 @@ mod tests {
         assert!(next_frame(&buf[..len - 1]).unwrap().is_none());
         // A raw (TTY) stream is refused, not misread.
         assert!(next_frame(b"hello world\n").is_err());
-    }
-
-    #[test]
-    fn entries_become_lines_and_an_unended_short_entry_is_a_line() {
-        let mut p = Partial::default();
-        let line = p
-            .push(
-                b"1970-01-01T00:00:01.000000005Z hello\r\n",
-                LogStream::Stdout,
-            )
-            .unwrap();
-        assert_eq!(
-            (line.at_nanos, line.text.as_str()),
-            (1_000_000_005, "hello")
-        );
-        // The last words before an exit, without a newline: not held back.
-        let line = p
-            .push(b"1970-01-01T00:00:02Z bye", LogStream::Stdout)
-            .unwrap();
-        assert_eq!((line.at_nanos, line.text.as_str()), (2_000_000_000, "bye"));
-        // A long line comes as full entries and a last one.
-        let piece = format!("1970-01-01T00:00:03Z {}", "x".repeat(ENGINE_ENTRY_BYTES));
-        assert!(p.push(piece.as_bytes(), LogStream::Stderr).is_none());
-        let line = p
-            .push(b"1970-01-01T00:00:04Z end\n", LogStream::Stderr)
-            .unwrap();
-        assert_eq!(line.at_nanos, 3_000_000_000);
-        assert_eq!(line.text.len(), ENGINE_ENTRY_BYTES + 3);
-        assert!(line.text.ends_with("xend"));
-        // A line that never ends is cut.
-        let cut: Vec<LogLine> = (0..8)
-            .filter_map(|_| p.push(piece.as_bytes(), LogStream::Stdout))
-            .collect();
-        assert_eq!(cut.len(), 2);
-        assert!(cut.iter().all(|l| l.text.len() == MAX_LINE_BYTES));
     }
 
     #[test]
