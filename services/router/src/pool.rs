@@ -163,7 +163,7 @@ impl Checkout {
     }
 }
 
-/// The fast path's connections to processes (`fast.rs`): plain keep-alive sockets, idle
+/// The fast path's connections to processes (`fast/`): plain keep-alive sockets, idle
 /// between requests, per serving thread like `Pool`.
 #[derive(Debug, Default)]
 pub(crate) struct RawPool {

@@ -81,7 +81,7 @@ impl BackendStats {
 pub struct Proxy {
     pub(crate) table: RouteTableHandle,
     pool: Arc<Pool>,
-    /// Raw keep-alive connections for the fast path (`fast.rs`), per serving thread too.
+    /// Raw keep-alive connections for the fast path (`fast/`), per serving thread too.
     pub(crate) raw: Arc<RawPool>,
     pub(crate) config: ProxyConfig,
     pub(crate) stats: Arc<BackendStats>,
