@@ -58,7 +58,8 @@ impl LogError {
 /// A line appended to an app's log, as the live feed carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppLine {
-    pub app: String,
+    /// Shared by the lines of one batch.
+    pub app: Arc<str>,
     pub entry: LogEntry,
 }
 
@@ -143,7 +144,7 @@ impl LogKeeper {
         log.append(&entry.to_string())?;
         // Sent under the app's lock, so `tail` sees each line either in its snapshot or live.
         let _ = self.inner.live.send(Arc::new(AppLine {
-            app: app.to_string(),
+            app: Arc::from(app),
             entry,
         }));
         Ok(())
@@ -164,19 +165,25 @@ impl LogKeeper {
         }
         let log = self.app(app)?;
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-        let lines: Vec<String> = entries
-            .iter()
-            .map(|entry| {
-                // Sized once: the timestamp and prefix are under 64 bytes.
-                let mut line = String::with_capacity(64 + entry.message.len());
-                let _ = write!(line, "{entry}");
-                line
-            })
-            .collect();
-        log.append_lines(lines.iter().map(String::as_str))?;
+        // Every line written into one buffer, sized once (the timestamp and prefix are under
+        // 64 bytes), and handed over as slices of it.
+        let mut text =
+            String::with_capacity(entries.iter().map(|e| 64 + e.message.len()).sum::<usize>());
+        let mut ends = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let _ = write!(text, "{entry}");
+            ends.push(text.len());
+        }
+        let mut start = 0;
+        log.append_lines(ends.iter().map(|&end| {
+            let line = &text[start..end];
+            start = end;
+            line
+        }))?;
+        let app: Arc<str> = Arc::from(app);
         for entry in entries {
             let _ = self.inner.live.send(Arc::new(AppLine {
-                app: app.to_string(),
+                app: app.clone(),
                 entry,
             }));
         }
@@ -310,10 +317,7 @@ mod tests {
         assert_eq!(messages, vec!["old 3", "old 4"]);
         logs.append("shop", line("web.2", "new")).unwrap();
         let next = live.recv().await.unwrap();
-        assert_eq!(
-            (next.app.as_str(), next.entry.message.as_str()),
-            ("shop", "new")
-        );
+        assert_eq!((&*next.app, next.entry.message.as_str()), ("shop", "new"));
         assert!(live.try_recv().is_err());
     }
 

@@ -70,7 +70,12 @@ pub async fn keep_router_records(
             let entry = router_entry(record);
             match per_app.iter_mut().find(|(app, _)| *app == record.app) {
                 Some((_, entries)) => entries.push(entry),
-                None => per_app.push((&record.app, vec![entry])),
+                None => {
+                    // Sized for the whole batch: most batches are one app's.
+                    let mut entries = Vec::with_capacity(batch.len());
+                    entries.push(entry);
+                    per_app.push((&record.app, entries));
+                }
             }
         }
         for (app, entries) in per_app {

@@ -76,7 +76,9 @@ impl AppSegments {
         &mut self,
         lines: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), LogError> {
-        let mut pending: Vec<u8> = Vec::new();
+        let lines = lines.into_iter();
+        // Sized for lines of a typical length, so a batch rarely grows it.
+        let mut pending: Vec<u8> = Vec::with_capacity(lines.size_hint().0 * 160);
         for line in lines {
             let full = match self.segments.back() {
                 None => true,

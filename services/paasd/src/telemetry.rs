@@ -29,7 +29,7 @@ impl RecordObserver for MetricsObserver {
 /// A log line as the drains take it.
 fn drain_line(line: &AppLine) -> Line {
     Line {
-        app: line.app.clone(),
+        app: line.app.to_string(),
         at_micros: line.entry.at_micros,
         source: line.entry.source.as_str().to_string(),
         process: line.entry.process.clone(),

@@ -12,7 +12,7 @@ use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
 use crate::pool::{Pool, RawPool, Returner, Sent};
-use crate::records::{RecordError, RecordSink, RequestRecord};
+use crate::records::{method_name, RecordError, RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
@@ -386,7 +386,7 @@ impl Proxy {
         self.record(RequestRecord {
             app: facts.app.to_string(),
             at: facts.at,
-            method: facts.method.as_str().to_owned(),
+            method: method_name(facts.method.as_str()),
             path: facts.path,
             host: facts.host,
             request_id: facts.request_id,
@@ -458,7 +458,7 @@ impl Proxy {
         self.record(RequestRecord {
             app: facts.app.to_string(),
             at: facts.at,
-            method: facts.method.as_str().to_owned(),
+            method: method_name(facts.method.as_str()),
             path: facts.path,
             host: facts.host,
             request_id: facts.request_id,

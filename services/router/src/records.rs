@@ -17,7 +17,8 @@ pub struct RequestRecord {
     pub app: String,
     /// When the router took the request.
     pub at: SystemTime,
-    pub method: String,
+    /// A standard method is a static string (no allocation per request).
+    pub method: Cow<'static, str>,
     pub path: String,
     pub host: String,
     pub request_id: String,
@@ -66,6 +67,17 @@ impl fmt::Display for RequestRecord {
             Some(n) => write!(f, "{n}"),
             None => f.write_str("-"),
         }
+    }
+}
+
+/// `method` as a record keeps it: the standard methods as static strings.
+pub fn method_name(method: &str) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
     }
 }
 
@@ -174,5 +186,16 @@ mod tests {
         assert!(source.rx.recv().await.is_some());
         assert!(source.rx.recv().await.is_some());
         assert!(source.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn standard_methods_are_static_and_others_kept_as_sent() {
+        assert!(matches!(method_name("GET"), Cow::Borrowed("GET")));
+        assert!(matches!(method_name("PATCH"), Cow::Borrowed("PATCH")));
+        assert_eq!(method_name("PROPFIND"), "PROPFIND");
+        assert!(
+            matches!(method_name("get"), Cow::Owned(_)),
+            "methods are case-sensitive"
+        );
     }
 }

@@ -116,7 +116,7 @@ async fn follow(
             _ = tx.closed() => return,
         };
         let text = match line {
-            Ok(line) if line.app == app && line.entry.matches(&filter) => {
+            Ok(line) if *line.app == *app && line.entry.matches(&filter) => {
                 format!("{}\n", line.entry)
             }
             Ok(_) => continue,

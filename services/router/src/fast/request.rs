@@ -6,7 +6,9 @@ use super::{FastOptions, MAX_HEADERS};
 use crate::headers::{acceptable_request_id, new_request_id};
 use crate::host::{classify_host, HostTarget};
 use crate::proxy::Proxy;
+use crate::records::method_name;
 use crate::table::Backend;
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// What a record says about a request.
 pub(super) struct Facts {
     pub(super) app: String,
-    pub(super) method: String,
+    pub(super) method: Cow<'static, str>,
     pub(super) path: String,
     pub(super) host: String,
     pub(super) request_id: String,
@@ -255,9 +257,9 @@ pub(super) fn prepare(
         facts: Facts {
             app: if recorded { app.clone() } else { String::new() },
             method: if recorded {
-                method.to_string()
+                method_name(method)
             } else {
-                String::new()
+                Cow::Borrowed("")
             },
             path: if recorded {
                 path_and_query.path().to_string()
