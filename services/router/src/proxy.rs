@@ -12,7 +12,7 @@ use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
 use crate::pool::{Pool, RawPool, Returner, Sent};
-use crate::records::{method_name, RecordError, RecordSink, RequestRecord};
+use crate::records::{method_name, RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
@@ -454,25 +454,16 @@ impl Proxy {
         if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::DEBUG) {
             return error.page(page);
         }
-        let elapsed = facts.at.elapsed().unwrap_or_default();
-        self.record(RequestRecord {
-            app: facts.app.to_string(),
-            at: facts.at,
-            method: method_name(facts.method.as_str()),
-            path: facts.path,
-            host: facts.host,
-            request_id: facts.request_id,
-            client: facts.peer.ip(),
-            dyno: None,
-            connect_ms: 0,
-            service_ms: millis(elapsed),
-            status: error.status().as_u16(),
-            bytes: None,
-            error: Some(RecordError {
-                code: error.code().into(),
-                description: error.description().into(),
-            }),
-        });
+        self.record(RequestRecord::router_error(
+            facts.app.to_string(),
+            facts.at,
+            method_name(facts.method.as_str()),
+            facts.path,
+            facts.host,
+            facts.request_id,
+            facts.peer.ip(),
+            error,
+        ));
         error.page(page)
     }
 }

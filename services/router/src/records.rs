@@ -41,6 +41,45 @@ pub struct RecordError {
     pub description: Cow<'static, str>,
 }
 
+impl RequestRecord {
+    /// The record of a request the router answered itself with `error` (`H12`, ...): no
+    /// process, no bytes, the time since the router took it as its service time.
+    #[allow(clippy::too_many_arguments)] // the facts of one request, each named at the call
+    pub(crate) fn router_error(
+        app: String,
+        at: SystemTime,
+        method: Cow<'static, str>,
+        path: String,
+        host: String,
+        request_id: String,
+        client: IpAddr,
+        error: crate::pages::RouterError,
+    ) -> Self {
+        let service_ms = at
+            .elapsed()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        Self {
+            app,
+            at,
+            method,
+            path,
+            host,
+            request_id,
+            client,
+            dyno: None,
+            connect_ms: 0,
+            service_ms,
+            status: error.status().as_u16(),
+            bytes: None,
+            error: Some(RecordError {
+                code: error.code().into(),
+                description: error.description().into(),
+            }),
+        }
+    }
+}
+
 impl fmt::Display for RequestRecord {
     /// Heroku's router line, without the timestamp and `heroku[router]:` prefix, e.g.
     /// `at=info method=GET path="/" host=a.example.com request_id=... fwd="1.2.3.4"

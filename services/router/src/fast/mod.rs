@@ -27,7 +27,7 @@ pub use buf::Rewind;
 
 use crate::pages::RouterError;
 use crate::proxy::{millis, InFlight, Proxy};
-use crate::records::{RecordError, RequestRecord};
+use crate::records::RequestRecord;
 use buf::Buf;
 use request::{prepare, Facts, Parsed, Request};
 use response::{chunk_frame, parse_response, Chunks, Framing, ParsedResponse};
@@ -57,6 +57,19 @@ async fn read_once(stream: &mut TcpStream, buf: &mut Buf) -> Option<std::io::Res
         }
     })
     .await
+}
+
+/// Writes `bytes` to the process by `deadline`: a failed write is H13's cause, a late one H12's.
+async fn write_upstream(
+    upstream: &mut TcpStream,
+    bytes: &[u8],
+    deadline: tokio::time::Instant,
+) -> Result<(), RouterError> {
+    match tokio::time::timeout_at(deadline, upstream.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(RouterError::ConnectionClosed),
+        Err(_) => Err(RouterError::Timeout),
+    }
 }
 
 /// What the fast path needs to know about the port it serves.
@@ -246,19 +259,10 @@ impl Proxy {
         let mut out = std::mem::take(&mut request.upstream_head);
         out.extend_from_slice(&buf.filled()[request.head_len..request.head_len + in_buf]);
         let replayable = request.body_len == 0 && reused;
-        match tokio::time::timeout_at(deadline, upstream.write_all(&out)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) if replayable => return Step::Fallback(buf),
-            Ok(Err(_)) => {
-                return self
-                    .fail_fast(client, RouterError::ConnectionClosed, &request.facts)
-                    .await
-            }
-            Err(_) => {
-                return self
-                    .fail_fast(client, RouterError::Timeout, &request.facts)
-                    .await
-            }
+        match write_upstream(&mut upstream, &out, deadline).await {
+            Ok(()) => {}
+            Err(RouterError::ConnectionClosed) if replayable => return Step::Fallback(buf),
+            Err(error) => return self.fail_fast(client, error, &request.facts).await,
         }
         drop(out);
         let mut remaining = request.body_len - in_buf as u64;
@@ -283,18 +287,8 @@ impl Proxy {
                     Ok(n) => n,
                 };
                 buf.advance(n);
-                match tokio::time::timeout_at(deadline, upstream.write_all(buf.filled())).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => {
-                        return self
-                            .fail_fast(client, RouterError::ConnectionClosed, &request.facts)
-                            .await
-                    }
-                    Err(_) => {
-                        return self
-                            .fail_fast(client, RouterError::Timeout, &request.facts)
-                            .await
-                    }
+                if let Err(error) = write_upstream(&mut upstream, buf.filled(), deadline).await {
+                    return self.fail_fast(client, error, &request.facts).await;
                 }
                 buf.clear();
                 remaining -= n as u64;
@@ -475,25 +469,16 @@ impl Proxy {
         if !self.recorded() {
             return;
         }
-        let elapsed = facts.at.elapsed().unwrap_or_default();
-        self.record(RequestRecord {
-            app: facts.app.clone(),
-            at: facts.at,
-            method: facts.method.clone(),
-            path: facts.path.clone(),
-            host: facts.host.clone(),
-            request_id: facts.request_id.clone(),
-            client: facts.peer.ip(),
-            dyno: None,
-            connect_ms: 0,
-            service_ms: millis(elapsed),
-            status: error.status().as_u16(),
-            bytes: None,
-            error: Some(RecordError {
-                code: error.code().into(),
-                description: error.description().into(),
-            }),
-        });
+        self.record(RequestRecord::router_error(
+            facts.app.clone(),
+            facts.at,
+            facts.method.clone(),
+            facts.path.clone(),
+            facts.host.clone(),
+            facts.request_id.clone(),
+            facts.peer.ip(),
+            error,
+        ));
     }
 
     /// Records the answer, moving the request's facts into the record (nothing about the
