@@ -142,7 +142,11 @@ impl LogKeeper {
         let log = self.app(app)?;
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
         log.append(&entry.to_string())?;
-        // Sent under the app's lock, so `tail` sees each line either in its snapshot or live.
+        // Sent under the app's lock, so `tail` sees each line either in its snapshot or live;
+        // with no one following the feed, nothing is built for it.
+        if self.inner.live.receiver_count() == 0 {
+            return Ok(());
+        }
         let _ = self.inner.live.send(Arc::new(AppLine {
             app: Arc::from(app),
             entry,
@@ -180,6 +184,10 @@ impl LogKeeper {
             start = end;
             line
         }))?;
+        // Under the app's lock, like `append`; nothing for a feed no one follows.
+        if self.inner.live.receiver_count() == 0 {
+            return Ok(());
+        }
         let app: Arc<str> = Arc::from(app);
         for entry in entries {
             let _ = self.inner.live.send(Arc::new(AppLine {

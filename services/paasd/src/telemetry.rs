@@ -41,16 +41,34 @@ fn drain_line(line: &AppLine) -> Line {
 static FORWARDER_SKIPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Hands every line of every app's log to that app's drains until the log keeper is gone.
+/// While no app has a drain it does not follow the live feed at all, so the log keeper,
+/// seeing no one listening, builds no live line per request (`LogKeeper::append_batch`).
 async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
-    let mut feed = logs.subscribe();
+    let mut drained = telemetry.drains.apps_with_drains();
     loop {
-        match feed.recv().await {
-            Ok(line) => telemetry.drains.offer_with(&line.app, || drain_line(&line)),
-            Err(RecvError::Lagged(n)) => {
-                let total = FORWARDER_SKIPPED.fetch_add(n, Ordering::Relaxed) + n;
-                tracing::warn!("the drains' forwarder skipped {n} log lines ({total} in all)");
+        if drained.wait_for(|apps| *apps > 0).await.is_err() {
+            return;
+        }
+        let mut feed = logs.subscribe();
+        loop {
+            tokio::select! {
+                line = feed.recv() => match line {
+                    Ok(line) => telemetry.drains.offer_with(&line.app, || drain_line(&line)),
+                    Err(RecvError::Lagged(n)) => {
+                        let total = FORWARDER_SKIPPED.fetch_add(n, Ordering::Relaxed) + n;
+                        tracing::warn!("the drains' forwarder skipped {n} log lines ({total} in all)");
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                changed = drained.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if *drained.borrow_and_update() == 0 {
+                        break;
+                    }
+                }
             }
-            Err(RecvError::Closed) => return,
         }
     }
 }

@@ -98,6 +98,9 @@ struct Inner {
     drains: RwLock<HashMap<String, Vec<Drain>>>,
     client: OnceLock<reqwest::Client>,
     ca_bundle: OnceLock<Option<std::path::PathBuf>>,
+    /// How many apps have a drain (watched by the forwarder, which follows the live log
+    /// feed only while some app has one).
+    apps_with_drains: tokio::sync::watch::Sender<usize>,
 }
 
 /// Every app's drains. Cheap to clone.
@@ -202,12 +205,19 @@ impl Drains {
         if !next.is_empty() {
             drains.insert(app.to_string(), next);
         }
+        self.inner.apps_with_drains.send_replace(drains.len());
     }
 
     /// Stops every drain of the app.
     pub fn forget_app(&self, app: &str) {
         let mut drains = self.inner.drains.write().unwrap_or_else(|p| p.into_inner());
         drains.remove(app);
+        self.inner.apps_with_drains.send_replace(drains.len());
+    }
+
+    /// How many apps have a drain, now and as it changes.
+    pub fn apps_with_drains(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.inner.apps_with_drains.subscribe()
     }
 
     /// The app's drains of `class` with their counters, URLs redacted.
@@ -330,6 +340,25 @@ mod tests {
             process: Some("web.1".into()),
             message: format!("line {n}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_count_of_apps_with_drains_follows_adds_and_removals() {
+        let drains = Drains::default();
+        let count = drains.apps_with_drains();
+        assert_eq!(*count.borrow(), 0);
+        let url = vec!["syslog+tcp://127.0.0.1:9".to_string()];
+        drains.set("shop", DrainClass::Log, &url);
+        drains.set(
+            "cart",
+            DrainClass::Otlp,
+            &["http://127.0.0.1:9".to_string()],
+        );
+        assert_eq!(*count.borrow(), 2);
+        drains.set("shop", DrainClass::Log, &[]);
+        assert_eq!(*count.borrow(), 1, "an app whose last drain went");
+        drains.forget_app("cart");
+        assert_eq!(*count.borrow(), 0);
     }
 
     #[tokio::test]
