@@ -20,7 +20,7 @@ const MAX_IDLE_PER_PROCESS: usize = 512;
 
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<SocketAddr, Vec<http1::SendRequest<Body>>>>,
+    idle: IdleLists<http1::SendRequest<Body>>,
 }
 
 /// Why a request could not be answered by the process.
@@ -115,31 +115,24 @@ impl Pool {
     }
 
     fn take(&self, addr: SocketAddr) -> Option<http1::SendRequest<Body>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.get_mut(&addr).and_then(Vec::pop)
+        self.idle.take(addr)
     }
 
     fn put(&self, addr: SocketAddr, sender: http1::SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.entry(addr).or_default();
-        if list.len() < MAX_IDLE_PER_PROCESS {
-            list.push(sender);
-        }
+        self.idle.put(addr, sender);
     }
 
     /// Closes the idle connections to every process not in `live`.
     pub(crate) fn retain(&self, live: &HashSet<SocketAddr>) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.retain(|addr, _| live.contains(addr));
+        self.idle.retain(live);
     }
 
     /// Idle connections kept to `addr` now.
     pub(crate) fn idle_count(&self, addr: SocketAddr) -> usize {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.get(&addr).map_or(0, Vec::len)
+        self.idle.count(addr)
     }
 }
 
@@ -167,7 +160,7 @@ impl Checkout {
 /// between requests, per serving thread like `Pool`.
 #[derive(Debug, Default)]
 pub(crate) struct RawPool {
-    idle: Mutex<HashMap<SocketAddr, Vec<tokio::net::TcpStream>>>,
+    idle: IdleLists<tokio::net::TcpStream>,
 }
 
 impl RawPool {
@@ -196,27 +189,93 @@ impl RawPool {
     }
 
     fn take(&self, addr: SocketAddr) -> Option<tokio::net::TcpStream> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.get_mut(&addr).and_then(Vec::pop)
+        self.idle.take(addr)
     }
 
     /// Gives back a connection whose last response was read to its end.
     pub(crate) fn put(&self, addr: SocketAddr, stream: tokio::net::TcpStream) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.entry(addr).or_default();
-        if list.len() < MAX_IDLE_PER_PROCESS {
-            list.push(stream);
-        }
+        self.idle.put(addr, stream);
     }
 
     /// Closes the idle connections to every process not in `live`.
     pub(crate) fn retain(&self, live: &HashSet<SocketAddr>) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.retain(|addr, _| live.contains(addr));
+        self.idle.retain(live);
     }
 
     pub(crate) fn idle_count(&self, addr: SocketAddr) -> usize {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.get(&addr).map_or(0, Vec::len)
+        self.idle.count(addr)
+    }
+}
+
+/// Idle connections per process, both pools' store: at most `MAX_IDLE_PER_PROCESS` each,
+/// the most recently returned taken first.
+#[derive(Debug)]
+struct IdleLists<T> {
+    lists: Mutex<HashMap<SocketAddr, Vec<T>>>,
+}
+
+impl<T> Default for IdleLists<T> {
+    fn default() -> Self {
+        Self {
+            lists: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> IdleLists<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Vec<T>>> {
+        self.lists.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take(&self, addr: SocketAddr) -> Option<T> {
+        self.lock().get_mut(&addr).and_then(Vec::pop)
+    }
+
+    /// Keeps `connection` unless `addr` already has its most; a refused one is dropped.
+    fn put(&self, addr: SocketAddr, connection: T) {
+        let mut lists = self.lock();
+        let list = lists.entry(addr).or_default();
+        if list.len() < MAX_IDLE_PER_PROCESS {
+            list.push(connection);
+        }
+    }
+
+    /// Drops (closes) the connections to every process not in `live`.
+    fn retain(&self, live: &HashSet<SocketAddr>) {
+        self.lock().retain(|addr, _| live.contains(addr));
+    }
+
+    fn count(&self, addr: SocketAddr) -> usize {
+        self.lock().get(&addr).map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_lists_cap_each_process_take_the_newest_and_drop_retired_processes() {
+        let lists = IdleLists::<usize>::default();
+        let a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        for n in 0..MAX_IDLE_PER_PROCESS + 10 {
+            lists.put(a, n);
+        }
+        lists.put(b, 7);
+        assert_eq!(lists.count(a), MAX_IDLE_PER_PROCESS, "capped");
+        assert_eq!(
+            lists.take(a),
+            Some(MAX_IDLE_PER_PROCESS - 1),
+            "the newest first"
+        );
+        lists.retain(&HashSet::from([b]));
+        assert_eq!(
+            lists.count(a),
+            0,
+            "a retired process's connections are dropped"
+        );
+        assert_eq!(lists.take(a), None);
+        assert_eq!(lists.take(b), Some(7));
     }
 }
