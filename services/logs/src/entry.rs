@@ -107,18 +107,90 @@ impl LogEntry {
     }
 }
 
-impl fmt::Display for LogEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_time(f, self.at_micros)?;
-        match &self.process {
-            Some(p) => write!(f, " {}[{p}]: {}", self.source, self.message),
-            None => write!(f, " {}: {}", self.source, self.message),
+impl LogEntry {
+    /// This line, borrowed.
+    pub(crate) fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef {
+            at_micros: self.at_micros,
+            source: self.source,
+            process: self.process.as_deref(),
+            message: &self.message,
         }
     }
 }
 
+/// A log line's parts, borrowed from wherever they are (a `LogEntry`, a router batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntryRef<'a> {
+    pub(crate) at_micros: i64,
+    pub(crate) source: Source,
+    pub(crate) process: Option<&'a str>,
+    pub(crate) message: &'a str,
+}
+
+impl EntryRef<'_> {
+    /// The line as `Display` writes a `LogEntry`, piece by piece (this runs for every line).
+    pub(crate) fn write_to<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
+        write_time(out, self.at_micros)?;
+        out.write_char(' ')?;
+        out.write_str(self.source.as_str())?;
+        if let Some(p) = self.process {
+            out.write_char('[')?;
+            out.write_str(p)?;
+            out.write_char(']')?;
+        }
+        out.write_str(": ")?;
+        out.write_str(self.message)
+    }
+
+    fn to_entry(self) -> LogEntry {
+        LogEntry {
+            at_micros: self.at_micros,
+            source: self.source,
+            process: self.process.map(str::to_string),
+            message: self.message.to_string(),
+        }
+    }
+}
+
+/// Something that is a log line: its parts to write, and itself as the live feed's
+/// `LogEntry` (moved when it is one).
+pub(crate) trait LineParts {
+    fn parts(&self) -> EntryRef<'_>;
+    fn into_entry(self) -> LogEntry;
+}
+
+impl LineParts for LogEntry {
+    fn parts(&self) -> EntryRef<'_> {
+        self.as_ref()
+    }
+    fn into_entry(self) -> LogEntry {
+        self
+    }
+}
+
+impl LineParts for paas_router::RouterLine<'_> {
+    fn parts(&self) -> EntryRef<'_> {
+        EntryRef {
+            at_micros: self.at_micros,
+            source: Source::Router,
+            process: None,
+            message: self.line,
+        }
+    }
+    fn into_entry(self) -> LogEntry {
+        self.parts().to_entry()
+    }
+}
+
+impl fmt::Display for LogEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().write_to(f)
+    }
+}
+
 /// `2026-11-24T15:13:46.677020+00:00`, its digits put in place (this runs for every line).
-fn write_time(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
+fn write_time<W: fmt::Write>(f: &mut W, micros: i64) -> fmt::Result {
     let ts = jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     // UTC as a fixed offset: no time zone to look anything up in.
     let dt = jiff::tz::Offset::UTC.to_datetime(ts);

@@ -19,13 +19,13 @@ mod swarm_tasks;
 
 pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS, MAX_BUILD_OUTPUT_BYTES};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
-pub use records::{keep_router_records, router_entry, RecordObserver};
+pub use records::{keep_router_records, RecordObserver};
 pub use supervisor::Supervisor;
 pub use swarm_tasks::{BoxFuture, SwarmTasks};
 
+use entry::LineParts;
 use segments::AppSegments;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -164,18 +164,36 @@ impl LogKeeper {
     /// Appends lines to `app`'s log with one write (per segment), and offers each to the
     /// live feed, in order.
     pub fn append_batch(&self, app: &str, entries: Vec<LogEntry>) -> Result<(), LogError> {
-        if entries.is_empty() {
+        self.append_lines_of(app, entries)
+    }
+
+    /// `append_batch` for the router's lines of one app, written from where they are (no
+    /// `LogEntry` is made unless someone follows the live feed).
+    pub fn append_router_lines(
+        &self,
+        app: &str,
+        lines: Vec<paas_router::RouterLine<'_>>,
+    ) -> Result<(), LogError> {
+        self.append_lines_of(app, lines)
+    }
+
+    fn append_lines_of<T: LineParts>(&self, app: &str, lines: Vec<T>) -> Result<(), LogError> {
+        if lines.is_empty() {
             return Ok(());
         }
         let log = self.app(app)?;
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
         // Every line written into one buffer, sized once (the timestamp and prefix are under
         // 64 bytes), and handed over as slices of it.
-        let mut text =
-            String::with_capacity(entries.iter().map(|e| 64 + e.message.len()).sum::<usize>());
-        let mut ends = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            let _ = write!(text, "{entry}");
+        let mut text = String::with_capacity(
+            lines
+                .iter()
+                .map(|l| 64 + l.parts().message.len())
+                .sum::<usize>(),
+        );
+        let mut ends = Vec::with_capacity(lines.len());
+        for line in &lines {
+            let _ = line.parts().write_to(&mut text);
             ends.push(text.len());
         }
         let mut start = 0;
@@ -189,13 +207,21 @@ impl LogKeeper {
             return Ok(());
         }
         let app: Arc<str> = Arc::from(app);
-        for entry in entries {
+        for line in lines {
             let _ = self.inner.live.send(Arc::new(AppLine {
                 app: app.clone(),
-                entry,
+                entry: line.into_entry(),
             }));
         }
         Ok(())
+    }
+
+    /// `append_router_lines`, and a failure goes to paasd's own log (counted, never the
+    /// lines).
+    pub fn record_router_lines(&self, app: &str, lines: Vec<paas_router::RouterLine<'_>>) {
+        if let Err(e) = self.append_router_lines(app, lines) {
+            self.failed(app, e);
+        }
     }
 
     /// `append_batch`, and a failure goes to paasd's own log (counted, never the lines).

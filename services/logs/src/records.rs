@@ -1,53 +1,29 @@
 //! The router's per-request records: each becomes a `router` line in its app's log (the records
-//! waiting are written together, one write per app) and is then handed, by reference, to every
-//! other `RecordObserver` (request metrics). This is the one fan-out point for router records;
-//! paasd's `serve.rs` builds the observer list. A separate router's records, shipped to the
-//! control plane, enter the same channel (`POST /api/router/records`).
+//! waiting are written together, one write per app) and each batch is then handed, by
+//! reference, to every other `RecordObserver` (request metrics). This is the one fan-out point
+//! for router records; paasd's `serve.rs` builds the observer list. A separate router's
+//! records, shipped to the control plane, enter the same sink (`POST /api/router/records`).
 
-use crate::entry::{LogEntry, Source};
 use crate::LogKeeper;
-use paas_router::{RecordSource, RequestRecord};
-use std::fmt::Write as _;
+use paas_router::{RecordBatch, RecordSource, RouterLine};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-/// Most records stored with one write per app.
-const BATCH: usize = 256;
-/// After a batch that emptied the channel, the keeper waits this long before it reads again:
-/// meanwhile nobody waits on the channel, so the router's `try_send` wakes no one (a wake-up
-/// per request would be a system call and a context switch per request on the router's
-/// threads). Lines and metrics lag by at most this much.
+/// After each batch, the keeper waits this long before it takes the next: the serving threads
+/// meanwhile fill their buffers and wake no one (a wake-up per request would be a system call
+/// and a context switch per request on the router's threads). Lines and metrics lag by at
+/// most this much.
 const PAUSE: Duration = Duration::from_millis(25);
 
 /// Something that wants every router record (after it is in the app's log). Called on the
-/// log keeper's task for every request: it must not block (count, or `try_send` onward).
+/// log keeper's task for every batch: it must not block (count, or `try_send` onward).
 pub trait RecordObserver: Send + Sync {
-    fn observe(&self, record: &RequestRecord);
-}
-
-/// The `router` line of a record.
-pub fn router_entry(record: &RequestRecord) -> LogEntry {
-    let at_micros = record
-        .at
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    LogEntry {
-        at_micros,
-        source: Source::Router,
-        process: None,
-        message: {
-            // Sized once: the line is about 150 bytes plus the path and host.
-            let mut line = String::with_capacity(192 + record.path.len() + record.host.len());
-            let _ = write!(line, "{record}");
-            line
-        },
-    }
+    fn observe(&self, batch: &RecordBatch);
 }
 
 /// Reads the router's records until the router is gone: appends each one's line to its
-/// app's log, then hands it to `observers`. Records the router had to drop (this task fell
-/// behind) are reported in paasd's own log at most once a minute.
+/// app's log, then hands the batch to `observers`. Records the router had to drop (this
+/// task fell behind) are reported in paasd's own log at most once a minute.
 pub async fn keep_router_records(
     logs: LogKeeper,
     mut source: RecordSource,
@@ -55,42 +31,29 @@ pub async fn keep_router_records(
 ) {
     let mut reported_drops = 0;
     let mut last_report = tokio::time::Instant::now();
-    let mut batch: Vec<RequestRecord> = Vec::with_capacity(BATCH);
-    while let Some(first) = source.rx.recv().await {
-        // What else is waiting goes with it: one write per app instead of one per request.
-        batch.push(first);
-        while batch.len() < BATCH {
-            match source.rx.try_recv() {
-                Ok(record) => batch.push(record),
-                Err(_) => break,
-            }
-        }
-        let mut per_app: Vec<(&str, Vec<LogEntry>)> = Vec::new();
-        for record in &batch {
-            let entry = router_entry(record);
-            match per_app.iter_mut().find(|(app, _)| *app == record.app) {
-                Some((_, entries)) => entries.push(entry),
+    let mut batch = RecordBatch::default();
+    while source.next_into(&mut batch).await {
+        // One write per app instead of one per request.
+        let mut per_app: Vec<(&str, Vec<RouterLine<'_>>)> = Vec::new();
+        for line in batch.lines() {
+            match per_app.iter_mut().find(|(app, _)| *app == line.app) {
+                Some((_, lines)) => lines.push(line),
                 None => {
                     // Sized for the whole batch: most batches are one app's.
-                    let mut entries = Vec::with_capacity(batch.len());
-                    entries.push(entry);
-                    per_app.push((&record.app, entries));
+                    let mut lines = Vec::with_capacity(batch.len());
+                    lines.push(line);
+                    per_app.push((line.app, lines));
                 }
             }
         }
-        for (app, entries) in per_app {
-            logs.record_batch(app, entries);
+        for (app, lines) in per_app {
+            logs.record_router_lines(app, lines);
         }
-        for record in &batch {
-            for observer in &observers {
-                observer.observe(record);
-            }
+        for observer in &observers {
+            observer.observe(&batch);
         }
-        let emptied = batch.len() < BATCH;
         batch.clear();
-        if emptied {
-            tokio::time::sleep(PAUSE).await;
-        }
+        tokio::time::sleep(PAUSE).await;
         if last_report.elapsed() >= Duration::from_secs(60) {
             let dropped = source.dropped();
             if dropped > reported_drops {
@@ -109,25 +72,27 @@ pub async fn keep_router_records(
 mod tests {
     use super::*;
     use crate::Filter;
+    use paas_router::RequestRecord;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::UNIX_EPOCH;
 
     struct Count(AtomicUsize);
     impl RecordObserver for Count {
-        fn observe(&self, _: &RequestRecord) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        fn observe(&self, batch: &RecordBatch) {
+            self.0.fetch_add(batch.len(), Ordering::Relaxed);
         }
     }
 
-    fn record(app: &str) -> RequestRecord {
+    fn record(app: &str) -> RequestRecord<'_> {
         RequestRecord {
-            app: app.into(),
+            app,
             at: UNIX_EPOCH + Duration::from_micros(1_795_533_226_677_020),
-            method: "GET".into(),
-            path: "/".into(),
-            host: format!("{app}.example.com"),
-            request_id: "abc".into(),
+            method: "GET",
+            path: "/",
+            host: "shop.example.com",
+            request_id: "abc",
             client: "10.0.0.1".parse().unwrap(),
-            dyno: Some("web.1".into()),
+            dyno: Some("web.1"),
             connect_ms: 0,
             service_ms: 3,
             status: 200,
@@ -147,15 +112,41 @@ mod tests {
             source,
             vec![count.clone()],
         ));
-        sink.offer(record("shop"));
-        sink.offer(record("shop"));
+        let thread = sink.for_thread();
+        sink.offer(&record("shop"));
+        thread.offer(&record("blog"));
+        sink.offer(&record("shop"));
         drop(sink);
+        drop(thread);
         task.await.unwrap();
-        assert_eq!(count.0.load(Ordering::Relaxed), 2);
+        assert_eq!(count.0.load(Ordering::Relaxed), 3);
         let last = logs.last("shop", 10, &Filter::default()).unwrap();
+        assert_eq!(last.len(), 2);
         assert_eq!(
             last[0].to_string(),
             "2026-11-24T15:13:46.677020+00:00 router: at=info method=GET path=\"/\" host=shop.example.com request_id=abc fwd=\"10.0.0.1\" dyno=web.1 connect=0ms service=3ms status=200 bytes=5"
         );
+        assert_eq!(logs.last("blog", 10, &Filter::default()).unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_follower_of_the_live_feed_gets_each_router_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
+        let mut live = logs.subscribe();
+        let (sink, source) = paas_router::record_channel(16);
+        let task = tokio::spawn(keep_router_records(logs.clone(), source, Vec::new()));
+        sink.offer(&record("shop"));
+        drop(sink);
+        task.await.unwrap();
+        let line = live.try_recv().unwrap();
+        assert_eq!(&*line.app, "shop");
+        assert_eq!(line.entry.source, crate::Source::Router);
+        assert!(
+            line.entry.message.starts_with("at=info method=GET"),
+            "{:?}",
+            line.entry
+        );
+        assert!(live.try_recv().is_err());
     }
 }

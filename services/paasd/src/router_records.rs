@@ -4,11 +4,10 @@
 //! cannot be reached they wait (at most `MAX_PENDING`, the oldest dropped and counted), so
 //! the router itself never waits for any of this.
 
-use paas_router::{RecordSource, RequestRecord};
-use std::collections::VecDeque;
+use paas_router::{RecordBatch, RecordSource, RouterLine};
 use std::time::Duration;
 
-/// Records the router may hand over before the shipper reads them (beyond: dropped, counted).
+/// Records a serving thread may hold before the shipper reads them (beyond: dropped, counted).
 pub const BACKLOG: usize = 16_384;
 /// Most records in one request.
 const MAX_BATCH: usize = 2_000;
@@ -30,26 +29,18 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
         }
     };
     let url = format!("{control}/api/router/records");
-    let mut pending: VecDeque<RequestRecord> = VecDeque::new();
+    let mut pending = RecordBatch::default();
     let mut dropped: u64 = 0;
     let mut failing = false;
     loop {
-        if pending.is_empty() {
-            match source.rx.recv().await {
-                Some(record) => pending.push_back(record),
-                None => return,
-            }
+        if pending.is_empty() && !source.next_into(&mut pending).await {
+            return;
         }
-        // Gather without waiting on the channel, so the router's sends wake no one meanwhile.
+        // Gather without taking meanwhile, so the router's threads wake no one.
         tokio::time::sleep(GATHER).await;
-        while pending.len() < MAX_BATCH {
-            match source.rx.try_recv() {
-                Ok(record) => pending.push_back(record),
-                Err(_) => break,
-            }
-        }
+        source.take_into(&mut pending);
         let n = pending.len().min(MAX_BATCH);
-        let batch: Vec<&RequestRecord> = pending.iter().take(n).collect();
+        let batch: Vec<RouterLine<'_>> = pending.lines().take(n).collect();
         let sent = client
             .post(&url)
             .bearer_auth(&token)
@@ -58,7 +49,7 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
             .await;
         match sent {
             Ok(response) if response.status().is_success() => {
-                pending.drain(..n);
+                pending.drop_first(n);
                 if failing {
                     tracing::info!("router records reach the control plane again");
                     failing = false;
@@ -73,18 +64,18 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
                     tracing::warn!("cannot ship router records to the control plane: {why}");
                     failing = true;
                 }
-                // Keep reading meanwhile (bounded), so the router's channel never fills.
-                let pause = tokio::time::Instant::now() + Duration::from_secs(1);
-                while let Ok(Some(record)) = tokio::time::timeout_at(pause, source.rx.recv()).await
-                {
-                    pending.push_back(record);
-                }
+                // Keep taking meanwhile (bounded), so the router's buffers never fill.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                source.take_into(&mut pending);
             }
         }
-        while pending.len() > MAX_PENDING {
-            pending.pop_front();
-            dropped += 1;
-            if dropped.is_power_of_two() {
+        let over = pending.len().saturating_sub(MAX_PENDING);
+        if over > 0 {
+            pending.drop_first(over);
+            let before = dropped;
+            dropped += over as u64;
+            // Said again each time the count passes a power of two.
+            if before == 0 || dropped.ilog2() > before.ilog2() {
                 tracing::warn!("{dropped} router records dropped while the control plane was away");
             }
         }

@@ -200,11 +200,11 @@ pub async fn run() -> anyhow::Result<()> {
     );
 
     // The router's per-request records. FAN-OUT POINT: the log keeper's task appends each
-    // record as a `router` line to its app's log, then hands `&RequestRecord` to every
+    // record's `router` line to its app's log, then hands each batch (`&RecordBatch`) to every
     // observer in this list, in order (request metrics add theirs here). Observers must not
-    // block; the router never waits for any of this (a full channel drops and counts).
+    // block; the router never waits for any of this (a full buffer drops and counts).
     let (record_sink, record_source) = record_channel(ROUTER_RECORD_BACKLOG);
-    // A separate router's records (`POST /api/router/records`) join this channel.
+    // A separate router's records (`POST /api/router/records`) join these records.
     let _ = api_state.router_records.set(record_sink.clone());
     let telemetry = api_state.telemetry.clone();
     let record_observers: Vec<Arc<dyn RecordObserver>> = vec![Arc::new(

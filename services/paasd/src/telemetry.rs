@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use paas_logs::{AppLine, LogKeeper, RecordObserver};
-use paas_router::RequestRecord;
+use paas_router::RecordBatch;
 use paas_runtime::ContainerRuntime;
 use paas_store::Store;
 use paas_telemetry::{Line, MetricsHandle, Telemetry};
@@ -21,8 +21,8 @@ use tokio::sync::broadcast::error::RecvError;
 pub struct MetricsObserver(pub MetricsHandle);
 
 impl RecordObserver for MetricsObserver {
-    fn observe(&self, record: &RequestRecord) {
-        self.0.observe(record);
+    fn observe(&self, batch: &RecordBatch) {
+        self.0.observe(batch);
     }
 }
 

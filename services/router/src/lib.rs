@@ -16,5 +16,7 @@ pub use fast::{FastEnd, FastOptions, IdleConnection, Resume, Rewind};
 pub use host::{classify_host, HostTarget};
 pub use pages::RouterError;
 pub use proxy::{Proxy, ProxyConfig};
-pub use records::{record_channel, RecordError, RecordSink, RecordSource, RequestRecord};
+pub use records::{
+    record_channel, RecordBatch, RecordSink, RecordSource, RequestRecord, RouterLine,
+};
 pub use table::{AppRoute, Backend, Maintenance, RouteTable, RouteTableHandle};

@@ -12,7 +12,7 @@ use crate::headers::{add_forwarded, strip_hop_by_hop, ForwardedFor};
 use crate::idle::IdleTimeout;
 use crate::pages::RouterError;
 use crate::pool::{Pool, RawPool, Returner, Sent};
-use crate::records::{method_name, RecordSink, RequestRecord};
+use crate::records::{RecordSink, RequestRecord};
 use crate::table::{AppRoute, Backend, RouteTableHandle};
 use axum::body::Body;
 use http::header::{CONNECTION, UPGRADE};
@@ -120,12 +120,14 @@ impl Proxy {
         }
     }
 
-    /// The same proxy with a connection pool of its own, for a serving thread: its pooled
-    /// connections to processes are then driven by that thread's runtime only.
-    pub fn with_own_pool(&self) -> Self {
+    /// The same proxy for a serving thread: a connection pool of its own (its pooled
+    /// connections to processes are then driven by that thread's runtime only) and a record
+    /// buffer of its own (its lock is never contended by another serving thread).
+    pub fn for_thread(&self) -> Self {
         Self {
             pool: Arc::default(),
             raw: Arc::default(),
+            records: self.records.as_ref().map(RecordSink::for_thread),
             ..self.clone()
         }
     }
@@ -383,15 +385,15 @@ impl Proxy {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        self.record(RequestRecord {
-            app: facts.app.to_string(),
+        self.record(&RequestRecord {
+            app: facts.app,
             at: facts.at,
-            method: method_name(facts.method.as_str()),
-            path: facts.path,
-            host: facts.host,
-            request_id: facts.request_id,
+            method: facts.method.as_str(),
+            path: &facts.path,
+            host: &facts.host,
+            request_id: &facts.request_id,
             client: facts.peer.ip(),
-            dyno: Some(backend.dyno.clone()),
+            dyno: Some(&backend.dyno),
             connect_ms: millis(connect),
             service_ms: millis(service),
             status: head.status.as_u16(),
@@ -402,7 +404,7 @@ impl Proxy {
 
     /// Hands the record to the app's log when there is one; else it is only a debug line of
     /// paasd's own log (never one line per request there by default).
-    pub(crate) fn record(&self, record: RequestRecord) {
+    pub(crate) fn record(&self, record: &RequestRecord<'_>) {
         match &self.records {
             Some(sink) => sink.offer(record),
             None => tracing::debug!(target: "router", app = record.app, "{record}"),
@@ -454,13 +456,13 @@ impl Proxy {
         if self.records.is_none() && !tracing::enabled!(target: "router", tracing::Level::DEBUG) {
             return error.page(page);
         }
-        self.record(RequestRecord::router_error(
-            facts.app.to_string(),
+        self.record(&RequestRecord::router_error(
+            facts.app,
             facts.at,
-            method_name(facts.method.as_str()),
-            facts.path,
-            facts.host,
-            facts.request_id,
+            facts.method.as_str(),
+            &facts.path,
+            &facts.host,
+            &facts.request_id,
             facts.peer.ip(),
             error,
         ));

@@ -1,59 +1,58 @@
 //! One record per proxied request (Heroku's router line: method, path, host, request id,
 //! client, process, connect and service times, status, bytes; `at=error code=H..` for the
 //! router's own errors), handed to whoever keeps the app's log without ever blocking the
-//! request: a bounded channel, `try_send`, and a count of the records dropped when it is full.
-//! Records serialize, so a separate router (`paasd router`) can ship them to the control plane.
+//! request.
+//!
+//! The serving thread writes the line itself, into a buffer of its own (`RecordSink` made
+//! `for_thread`): no string of the request leaves its thread, and handing a record over is
+//! an uncontended lock and a copy, with no channel operation and no wake-up per request. The
+//! reader (`RecordSource`) takes every thread's buffer at once, swapping in an empty one. A
+//! buffer that is full (the reader fell behind) drops records and counts them. Batches
+//! serialize, so a separate router (`paasd router`) can ship them to the control plane.
 
-use std::borrow::Cow;
-use std::fmt;
+use crate::pages::RouterError;
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// What the router knows about one finished request (its response head sent, or its error).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RequestRecord {
-    pub app: String,
+/// What the router knows about one finished request (its response head sent, or its
+/// error), borrowed from the request for as long as it takes to write its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord<'a> {
+    pub app: &'a str,
     /// When the router took the request.
     pub at: SystemTime,
-    /// A standard method is a static string (no allocation per request).
-    pub method: Cow<'static, str>,
-    pub path: String,
-    pub host: String,
-    pub request_id: String,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub host: &'a str,
+    pub request_id: &'a str,
     pub client: IpAddr,
     /// The process that answered (`web.1`), `None` when none did.
-    pub dyno: Option<String>,
+    pub dyno: Option<&'a str>,
     pub connect_ms: u64,
     pub service_ms: u64,
     pub status: u16,
     /// The response's `Content-Length`, when it gave one.
     pub bytes: Option<u64>,
-    /// The router's error code (`H10`, `H12`, ...) when the router answered itself.
-    pub error: Option<RecordError>,
+    /// The router's error (`H10`, `H12`, ...) when the router answered itself.
+    pub error: Option<RouterError>,
 }
 
-/// The router's own error in a record: Heroku's code and its description.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RecordError {
-    pub code: Cow<'static, str>,
-    pub description: Cow<'static, str>,
-}
-
-impl RequestRecord {
+impl<'a> RequestRecord<'a> {
     /// The record of a request the router answered itself with `error` (`H12`, ...): no
     /// process, no bytes, the time since the router took it as its service time.
     #[allow(clippy::too_many_arguments)] // the facts of one request, each named at the call
     pub(crate) fn router_error(
-        app: String,
+        app: &'a str,
         at: SystemTime,
-        method: Cow<'static, str>,
-        path: String,
-        host: String,
-        request_id: String,
+        method: &'a str,
+        path: &'a str,
+        host: &'a str,
+        request_id: &'a str,
         client: IpAddr,
-        error: crate::pages::RouterError,
+        error: RouterError,
     ) -> Self {
         let service_ms = at
             .elapsed()
@@ -72,101 +71,395 @@ impl RequestRecord {
             service_ms,
             status: error.status().as_u16(),
             bytes: None,
-            error: Some(RecordError {
-                code: error.code().into(),
-                description: error.description().into(),
-            }),
+            error: Some(error),
         }
     }
-}
 
-impl fmt::Display for RequestRecord {
     /// Heroku's router line, without the timestamp and `heroku[router]:` prefix, e.g.
     /// `at=info method=GET path="/" host=a.example.com request_id=... fwd="1.2.3.4"
-    /// dyno=web.1 connect=0ms service=3ms status=200 bytes=5`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error {
-            Some(e) => write!(f, "at=error code={} desc=\"{}\" ", e.code, e.description)?,
-            None => f.write_str("at=info ")?,
+    /// dyno=web.1 connect=0ms service=3ms status=200 bytes=5`, appended to `out` piece by
+    /// piece (this runs for every request).
+    pub fn write_line(&self, out: &mut String) {
+        match self.error {
+            Some(e) => {
+                out.push_str("at=error code=");
+                out.push_str(e.code());
+                out.push_str(" desc=\"");
+                out.push_str(e.description());
+                out.push_str("\" ");
+            }
+            None => out.push_str("at=info "),
         }
-        write!(
-            f,
-            "method={} path=\"{}\" host={} request_id={} fwd=\"{}\" dyno={} connect={}ms service={}ms status={} bytes=",
-            self.method,
-            escape_quotes(&self.path),
-            self.host,
-            self.request_id,
-            self.client,
-            self.dyno.as_deref().unwrap_or(""),
-            self.connect_ms,
-            self.service_ms,
-            self.status,
-        )?;
+        out.push_str("method=");
+        out.push_str(self.method);
+        out.push_str(" path=\"");
+        push_escaped(out, self.path);
+        out.push_str("\" host=");
+        out.push_str(self.host);
+        out.push_str(" request_id=");
+        out.push_str(self.request_id);
+        out.push_str(" fwd=\"");
+        let _ = write!(out, "{}", self.client);
+        out.push_str("\" dyno=");
+        out.push_str(self.dyno.unwrap_or(""));
+        let mut digits = itoa::Buffer::new();
+        out.push_str(" connect=");
+        out.push_str(digits.format(self.connect_ms));
+        out.push_str("ms service=");
+        out.push_str(digits.format(self.service_ms));
+        out.push_str("ms status=");
+        out.push_str(digits.format(self.status));
+        out.push_str(" bytes=");
         match self.bytes {
-            Some(n) => write!(f, "{n}"),
-            None => f.write_str("-"),
+            Some(n) => out.push_str(digits.format(n)),
+            None => out.push('-'),
+        }
+    }
+
+    /// Microseconds since the Unix epoch of `at`.
+    pub fn at_micros(&self) -> i64 {
+        self.at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+impl fmt::Display for RequestRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::with_capacity(192);
+        self.write_line(&mut line);
+        f.write_str(&line)
+    }
+}
+
+/// A quote in a path would end the `path="..."` field: it is written `%22`. Line breaks
+/// (which a request line cannot hold, but a shipped line might) become spaces.
+fn push_escaped(out: &mut String, s: &str) {
+    if !s.contains(['"', '\n', '\r']) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("%22"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
         }
     }
 }
 
-/// `method` as a record keeps it: the standard methods as static strings.
-pub fn method_name(method: &str) -> Cow<'static, str> {
-    const STANDARD: [&str; 9] = [
-        "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    match STANDARD.iter().find(|m| **m == method) {
-        Some(m) => Cow::Borrowed(m),
-        None => Cow::Owned(method.to_string()),
+/// One record as its batch keeps it: the app, the line, and what the metrics count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RouterLine<'a> {
+    pub app: &'a str,
+    /// When the router took the request, in microseconds since the Unix epoch.
+    pub at_micros: i64,
+    pub status: u16,
+    /// Connect and service time together.
+    pub latency_ms: u64,
+    /// The response's `Content-Length` (0 when it gave none).
+    pub bytes: u64,
+    /// Heroku's router line (`RequestRecord::write_line`).
+    pub line: &'a str,
+}
+
+/// A `RouterLine` as it arrives from a separate router.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct ShippedLine {
+    app: String,
+    at_micros: i64,
+    status: u16,
+    latency_ms: u64,
+    bytes: u64,
+    line: String,
+}
+
+/// Records in one buffer: each one's app name and line back to back in `text`, and what
+/// the metrics count beside it. Cleared and reused, it allocates nothing in a steady state.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecordBatch {
+    text: String,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    app_end: usize,
+    line_end: usize,
+    at_micros: i64,
+    status: u16,
+    latency_ms: u64,
+    bytes: u64,
+}
+
+impl RecordBatch {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Forgets every record, keeping the buffers' capacity.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.slots.clear();
+    }
+
+    /// Adds `record`, its line written in place.
+    pub fn push(&mut self, record: &RequestRecord<'_>) {
+        self.text.push_str(record.app);
+        let app_end = self.text.len();
+        record.write_line(&mut self.text);
+        self.slots.push(Slot {
+            app_end,
+            line_end: self.text.len(),
+            at_micros: record.at_micros(),
+            status: record.status,
+            latency_ms: record.connect_ms.saturating_add(record.service_ms),
+            bytes: record.bytes.unwrap_or(0),
+        });
+    }
+
+    /// Adds a line written elsewhere (a separate router's), one line however it was sent.
+    pub fn push_line(&mut self, line: &RouterLine<'_>) {
+        self.text.push_str(line.app);
+        let app_end = self.text.len();
+        push_one_line(&mut self.text, line.line);
+        self.slots.push(Slot {
+            app_end,
+            line_end: self.text.len(),
+            at_micros: line.at_micros,
+            status: line.status,
+            latency_ms: line.latency_ms,
+            bytes: line.bytes,
+        });
+    }
+
+    /// The records, oldest first.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = RouterLine<'_>> + '_ {
+        let mut start = 0;
+        self.slots.iter().map(move |slot| {
+            let line = RouterLine {
+                app: &self.text[start..slot.app_end],
+                at_micros: slot.at_micros,
+                status: slot.status,
+                latency_ms: slot.latency_ms,
+                bytes: slot.bytes,
+                line: &self.text[slot.app_end..slot.line_end],
+            };
+            start = slot.line_end;
+            line
+        })
+    }
+
+    /// Moves `other`'s records after these, leaving `other` empty (with its capacity).
+    pub fn append(&mut self, other: &mut RecordBatch) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.slots.extend(other.slots.iter().map(|slot| Slot {
+            app_end: slot.app_end + offset,
+            line_end: slot.line_end + offset,
+            ..*slot
+        }));
+        other.clear();
+    }
+
+    /// Forgets the oldest `n` records.
+    pub fn drop_first(&mut self, n: usize) {
+        let n = n.min(self.slots.len());
+        let Some(cut) = n.checked_sub(1).map(|last| self.slots[last].line_end) else {
+            return;
+        };
+        self.text.drain(..cut);
+        self.slots.drain(..n);
+        for slot in &mut self.slots {
+            slot.app_end -= cut;
+            slot.line_end -= cut;
+        }
     }
 }
 
-fn escape_quotes(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains('"') {
-        s.replace('"', "%22").into()
+/// `line` with its line breaks as spaces.
+fn push_one_line(out: &mut String, line: &str) {
+    if line.contains(['\n', '\r']) {
+        out.extend(
+            line.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
     } else {
-        s.into()
+        out.push_str(line);
     }
 }
 
-/// The router's end of the record channel. Cheap to clone; never waits.
-#[derive(Debug, Clone)]
-pub struct RecordSink {
-    tx: tokio::sync::mpsc::Sender<RequestRecord>,
-    dropped: Arc<AtomicU64>,
+impl serde::Serialize for RecordBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.lines())
+    }
 }
 
-/// The reading end, for the log keeper.
+impl<'de> serde::Deserialize<'de> for RecordBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let shipped = Vec::<ShippedLine>::deserialize(deserializer)?;
+        let mut batch = RecordBatch::default();
+        for s in &shipped {
+            batch.push_line(&RouterLine {
+                app: &s.app,
+                at_micros: s.at_micros,
+                status: s.status,
+                latency_ms: s.latency_ms,
+                bytes: s.bytes,
+                line: &s.line,
+            });
+        }
+        Ok(batch)
+    }
+}
+
+/// What every sink and the source share: the buffers, the drop count, the reader's wake-up.
+#[derive(Debug)]
+struct Shared {
+    buffers: Mutex<Vec<Arc<Mutex<RecordBatch>>>>,
+    /// Woken when a buffer gets its first record since the reader last took it, and when the
+    /// last sink goes.
+    ready: tokio::sync::Notify,
+    dropped: AtomicU64,
+    /// Most records one buffer holds before it drops.
+    capacity: usize,
+    sinks: AtomicUsize,
+}
+
+/// The router's end: a buffer of records not yet taken. `Clone` shares the buffer;
+/// `for_thread` makes a new one. Never waits on the reader.
+#[derive(Debug)]
+pub struct RecordSink {
+    shared: Arc<Shared>,
+    own: Arc<Mutex<RecordBatch>>,
+}
+
+/// The reading end, for the log keeper (or a separate router's shipper).
 #[derive(Debug)]
 pub struct RecordSource {
-    pub rx: tokio::sync::mpsc::Receiver<RequestRecord>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+}
+
+/// A sink and its source; each buffer holds at most `capacity` records not yet taken.
+pub fn record_channel(capacity: usize) -> (RecordSink, RecordSource) {
+    let shared = Arc::new(Shared {
+        buffers: Mutex::new(Vec::new()),
+        ready: tokio::sync::Notify::new(),
+        dropped: AtomicU64::new(0),
+        capacity: capacity.max(1),
+        sinks: AtomicUsize::new(0),
+    });
+    (RecordSink::new(shared.clone()), RecordSource { shared })
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RecordSink {
+    fn new(shared: Arc<Shared>) -> Self {
+        let own = Arc::new(Mutex::new(RecordBatch::default()));
+        lock(&shared.buffers).push(own.clone());
+        shared.sinks.fetch_add(1, Ordering::AcqRel);
+        Self { shared, own }
+    }
+
+    /// A sink with a buffer of its own, for a serving thread: its lock is then only ever
+    /// taken by that thread and, once per batch, by the reader.
+    pub fn for_thread(&self) -> Self {
+        Self::new(self.shared.clone())
+    }
+
+    /// Writes `record`'s line into the buffer, or counts it as dropped when the buffer is
+    /// full (the reader is behind or gone).
+    pub fn offer(&self, record: &RequestRecord<'_>) {
+        self.add(|batch| batch.push(record));
+    }
+
+    /// `offer` for a line written elsewhere (a separate router's).
+    pub fn offer_line(&self, line: &RouterLine<'_>) {
+        self.add(|batch| batch.push_line(line));
+    }
+
+    fn add(&self, push: impl FnOnce(&mut RecordBatch)) {
+        let mut own = lock(&self.own);
+        if own.len() >= self.shared.capacity {
+            drop(own);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let first = own.is_empty();
+        push(&mut own);
+        drop(own);
+        if first {
+            // Once per batch, not per request.
+            self.shared.ready.notify_one();
+        }
+    }
+}
+
+impl Clone for RecordSink {
+    fn clone(&self) -> Self {
+        self.shared.sinks.fetch_add(1, Ordering::AcqRel);
+        Self {
+            shared: self.shared.clone(),
+            own: self.own.clone(),
+        }
+    }
+}
+
+impl Drop for RecordSink {
+    fn drop(&mut self) {
+        if self.shared.sinks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.ready.notify_one();
+        }
+    }
 }
 
 impl RecordSource {
     /// Records dropped so far because the reader fell behind.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
-}
 
-/// A channel holding at most `capacity` records not yet read.
-pub fn record_channel(capacity: usize) -> (RecordSink, RecordSource) {
-    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
-    let dropped = Arc::new(AtomicU64::new(0));
-    (
-        RecordSink {
-            tx,
-            dropped: dropped.clone(),
-        },
-        RecordSource { rx, dropped },
-    )
-}
+    /// Moves every record offered so far into `out`, after what it holds.
+    pub fn take_into(&self, out: &mut RecordBatch) {
+        let mut buffers = lock(&self.shared.buffers);
+        for buffer in buffers.iter() {
+            let mut batch = lock(buffer);
+            if batch.is_empty() {
+                continue;
+            }
+            if out.is_empty() {
+                // The records change hands without a copy; the sink gets `out`'s capacity.
+                std::mem::swap(out, &mut batch);
+            } else {
+                out.append(&mut batch);
+            }
+        }
+        // A buffer no sink holds any more is empty now: forget it.
+        buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
+    }
 
-impl RecordSink {
-    /// Hands a record over, or counts it as dropped when the reader is behind or gone.
-    pub fn offer(&self, record: RequestRecord) {
-        if self.tx.try_send(record).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Waits for records and moves them into `out`; `false` once every sink is gone and
+    /// nothing is left.
+    pub async fn next_into(&mut self, out: &mut RecordBatch) -> bool {
+        loop {
+            self.take_into(out);
+            if !out.is_empty() {
+                return true;
+            }
+            if self.shared.sinks.load(Ordering::Acquire) == 0 {
+                // Records offered just before the last sink went.
+                self.take_into(out);
+                return !out.is_empty();
+            }
+            self.shared.ready.notified().await;
         }
     }
 }
@@ -174,17 +467,18 @@ impl RecordSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    fn record() -> RequestRecord {
+    fn record() -> RequestRecord<'static> {
         RequestRecord {
-            app: "shop".into(),
-            at: SystemTime::UNIX_EPOCH,
-            method: "GET".into(),
-            path: "/a\"b".into(),
-            host: "shop.example.com".into(),
-            request_id: "abc".into(),
+            app: "shop",
+            at: UNIX_EPOCH + Duration::from_micros(1_795_533_226_677_020),
+            method: "GET",
+            path: "/a\"b",
+            host: "shop.example.com",
+            request_id: "abc",
             client: "10.0.0.1".parse().unwrap(),
-            dyno: Some("web.1".into()),
+            dyno: Some("web.1"),
             connect_ms: 1,
             service_ms: 12,
             status: 200,
@@ -199,42 +493,155 @@ mod tests {
             record().to_string(),
             "at=info method=GET path=\"/a%22b\" host=shop.example.com request_id=abc fwd=\"10.0.0.1\" dyno=web.1 connect=1ms service=12ms status=200 bytes=5"
         );
-        let mut failed = record();
-        failed.error = Some(RecordError {
-            code: "H12".into(),
-            description: "Request timeout".into(),
-        });
-        failed.dyno = None;
-        failed.bytes = None;
-        failed.status = 503;
+        let failed = RequestRecord {
+            error: Some(RouterError::Timeout),
+            dyno: None,
+            bytes: None,
+            status: 503,
+            ..record()
+        };
         assert!(failed
             .to_string()
             .starts_with("at=error code=H12 desc=\"Request timeout\" method=GET"));
         assert!(failed
             .to_string()
             .ends_with("dyno= connect=1ms service=12ms status=503 bytes=-"));
-    }
-
-    #[tokio::test]
-    async fn a_full_channel_drops_and_counts_instead_of_waiting() {
-        let (sink, mut source) = record_channel(2);
-        for _ in 0..5 {
-            sink.offer(record());
-        }
-        assert_eq!(source.dropped(), 3);
-        assert!(source.rx.recv().await.is_some());
-        assert!(source.rx.recv().await.is_some());
-        assert!(source.rx.try_recv().is_err());
+        let v6 = RequestRecord {
+            client: "::1".parse().unwrap(),
+            path: "/x\ny",
+            ..record()
+        };
+        assert!(v6.to_string().contains("path=\"/x y\" "), "{v6}");
+        assert!(v6.to_string().contains("fwd=\"::1\""), "{v6}");
     }
 
     #[test]
-    fn standard_methods_are_static_and_others_kept_as_sent() {
-        assert!(matches!(method_name("GET"), Cow::Borrowed("GET")));
-        assert!(matches!(method_name("PATCH"), Cow::Borrowed("PATCH")));
-        assert_eq!(method_name("PROPFIND"), "PROPFIND");
-        assert!(
-            matches!(method_name("get"), Cow::Owned(_)),
-            "methods are case-sensitive"
+    fn a_batch_keeps_each_records_app_line_and_counts() {
+        let mut batch = RecordBatch::default();
+        batch.push(&record());
+        batch.push(&RequestRecord {
+            app: "blog",
+            status: 404,
+            bytes: None,
+            ..record()
+        });
+        let lines: Vec<RouterLine<'_>> = batch.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].app, "shop");
+        assert_eq!(lines[0].line, record().to_string());
+        assert_eq!(lines[0].at_micros, 1_795_533_226_677_020);
+        assert_eq!(
+            (lines[0].status, lines[0].latency_ms, lines[0].bytes),
+            (200, 13, 5)
         );
+        assert_eq!(lines[1].app, "blog");
+        assert_eq!((lines[1].status, lines[1].bytes), (404, 0));
+        assert!(lines[1].line.ends_with("status=404 bytes=-"));
+    }
+
+    #[test]
+    fn append_and_drop_first_keep_every_line_whole() {
+        let mut a = RecordBatch::default();
+        let mut b = RecordBatch::default();
+        for (i, app) in ["a1", "a2", "a3"].into_iter().enumerate() {
+            let r = RequestRecord {
+                app,
+                status: 200 + i as u16,
+                ..record()
+            };
+            if i == 0 {
+                a.push(&r)
+            } else {
+                b.push(&r)
+            }
+        }
+        a.append(&mut b);
+        assert!(b.is_empty());
+        let apps: Vec<&str> = a.lines().map(|l| l.app).collect();
+        assert_eq!(apps, ["a1", "a2", "a3"]);
+        a.drop_first(2);
+        let left: Vec<RouterLine<'_>> = a.lines().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].app, left[0].status), ("a3", 202));
+        assert_eq!(left[0].line, record().to_string().replace("200", "202"));
+        a.drop_first(5);
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn a_batch_ships_as_json_and_a_shipped_line_stays_one_line() {
+        let mut batch = RecordBatch::default();
+        batch.push(&record());
+        let json = serde_json::to_string(&batch).unwrap();
+        let back: RecordBatch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, batch);
+        let crafted = r#"[{"app":"shop","at_micros":1,"status":200,"latency_ms":1,"bytes":0,"line":"at=info\n2026-01-01T00:00:00.000000+00:00 app[web.1]: forged"}]"#;
+        let back: RecordBatch = serde_json::from_str(crafted).unwrap();
+        let line = back.lines().next().unwrap();
+        assert!(!line.line.contains('\n'), "{}", line.line);
+    }
+
+    #[tokio::test]
+    async fn every_threads_records_reach_the_reader_in_one_take() {
+        let (sink, mut source) = record_channel(100);
+        let other = sink.for_thread();
+        sink.offer(&record());
+        other.offer(&RequestRecord {
+            app: "blog",
+            ..record()
+        });
+        sink.offer(&record());
+        let mut batch = RecordBatch::default();
+        assert!(source.next_into(&mut batch).await);
+        let apps: Vec<&str> = batch.lines().map(|l| l.app).collect();
+        assert_eq!(apps, ["shop", "shop", "blog"]);
+        batch.clear();
+        // Nothing new: the reader waits until a record comes.
+        let waiting = tokio::time::timeout(Duration::from_millis(50), source.next_into(&mut batch));
+        assert!(waiting.await.is_err());
+        other.offer(&record());
+        assert!(source.next_into(&mut batch).await);
+        assert_eq!(batch.len(), 1);
+        // Every sink gone, what they offered last is still read, then the end.
+        batch.clear();
+        sink.offer(&record());
+        drop(sink);
+        drop(other);
+        assert!(source.next_into(&mut batch).await);
+        assert_eq!(batch.len(), 1);
+        batch.clear();
+        assert!(!source.next_into(&mut batch).await);
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_drops_and_counts_instead_of_waiting() {
+        let (sink, mut source) = record_channel(2);
+        for _ in 0..5 {
+            sink.offer(&record());
+        }
+        assert_eq!(source.dropped(), 3);
+        let mut batch = RecordBatch::default();
+        assert!(source.next_into(&mut batch).await);
+        assert_eq!(batch.len(), 2);
+        // Taken: the buffer has room again.
+        sink.offer(&record());
+        assert_eq!(source.dropped(), 3);
+    }
+
+    #[test]
+    fn a_gone_threads_buffer_is_forgotten_once_read() {
+        let (sink, source) = record_channel(10);
+        let thread = sink.for_thread();
+        thread.offer(&record());
+        drop(thread);
+        let mut batch = RecordBatch::default();
+        source.take_into(&mut batch);
+        assert_eq!(
+            batch.len(),
+            1,
+            "a gone thread's last records are still read"
+        );
+        assert_eq!(lock(&source.shared.buffers).len(), 1);
+        drop(sink);
     }
 }

@@ -669,21 +669,34 @@ async fn every_kind_of_answer_is_relayed_and_kept_connections_reused() {
         seen[2].len() - seen[2].find("\r\n\r\n").unwrap() - 4,
         100_000
     );
-    let mut got = Vec::new();
-    while let Ok(Some(record)) =
-        tokio::time::timeout(Duration::from_millis(200), records.rx.recv()).await
-    {
-        got.push(record);
+    let mut batch = paas_router::RecordBatch::default();
+    while batch.len() < 8 {
+        tokio::time::timeout(Duration::from_secs(2), records.next_into(&mut batch))
+            .await
+            .expect("the records of the eight answers");
     }
+    let got: Vec<paas_router::RouterLine<'_>> = batch.lines().collect();
     assert_eq!(got.len(), 8, "{got:?}");
-    assert_eq!(got[0].method, "POST");
-    assert_eq!(got[0].path, "/upload");
-    assert_eq!(got[0].host, "hello.localhost");
-    assert_eq!(got[0].status, 200);
-    assert_eq!(got[0].bytes, Some(5));
-    assert_eq!(got[0].dyno.as_deref(), Some("web.1"));
+    assert_eq!(got[0].app, "hello");
+    assert!(
+        got[0]
+            .line
+            .starts_with("at=info method=POST path=\"/upload\" host=hello.localhost "),
+        "{}",
+        got[0].line
+    );
+    assert!(
+        got[0].line.contains(" dyno=web.1 ") && got[0].line.ends_with(" status=200 bytes=5"),
+        "{}",
+        got[0].line
+    );
+    assert_eq!((got[0].status, got[0].bytes), (200, 5));
     assert_eq!(got[1].status, 201);
-    assert_eq!(got[1].bytes, None);
+    assert!(
+        got[1].line.ends_with(" status=201 bytes=-"),
+        "{}",
+        got[1].line
+    );
 }
 
 /// A process that closes its kept connection between two requests: the next request still

@@ -8,7 +8,7 @@
 
 use crate::histogram::Histogram;
 use paas_domain::telemetry::{MetricsPoint, MetricsSeries, ProcessPoint};
-use paas_router::RequestRecord;
+use paas_router::{RecordBatch, RouterLine};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -159,13 +159,13 @@ impl Metrics {
     }
 
     /// One router record: its status class, latency (connect + service) and bytes.
-    pub fn record(&mut self, record: &RequestRecord) {
+    pub fn record(&mut self, line: &RouterLine<'_>) {
         self.record_request(
-            &record.app,
-            unix_secs(record.at),
-            record.status,
-            record.connect_ms.saturating_add(record.service_ms),
-            record.bytes.unwrap_or(0),
+            line.app,
+            line.at_micros.div_euclid(1_000_000),
+            line.status,
+            line.latency_ms,
+            line.bytes,
         );
     }
 
@@ -519,9 +519,12 @@ impl MetricsHandle {
 }
 
 impl MetricsHandle {
-    /// Counts one router record (called on the router records' task for every request).
-    pub fn observe(&self, record: &RequestRecord) {
-        self.lock().record(record);
+    /// Counts a batch of router records (called on the router records' task), with one lock.
+    pub fn observe(&self, batch: &RecordBatch) {
+        let mut metrics = self.lock();
+        for line in batch.lines() {
+            metrics.record(&line);
+        }
     }
 }
 
@@ -533,23 +536,15 @@ pub fn now_secs() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn record(app: &str, at: i64, status: u16, service_ms: u64) -> RequestRecord {
-        RequestRecord {
-            app: app.into(),
-            at: UNIX_EPOCH + Duration::from_secs(at as u64),
-            method: "GET".into(),
-            path: "/".into(),
-            host: format!("{app}.example.com"),
-            request_id: "abc".into(),
-            client: "10.0.0.1".parse().unwrap(),
-            dyno: Some("web.1".into()),
-            connect_ms: 1,
-            service_ms,
+    fn record(app: &str, at: i64, status: u16, service_ms: u64) -> RouterLine<'_> {
+        RouterLine {
+            app,
+            at_micros: at * 1_000_000,
             status,
-            bytes: Some(100),
-            error: None,
+            latency_ms: 1 + service_ms,
+            bytes: 100,
+            line: "",
         }
     }
 
@@ -708,15 +703,16 @@ mod tests {
     #[ignore]
     fn records_per_second() {
         let handle = MetricsHandle::default();
-        let records: Vec<RequestRecord> = (0..100)
-            .map(|i| record(&format!("app-{}", i % 10), T0 + i, 200, i as u64 % 50))
-            .collect();
+        let apps: Vec<String> = (0..10).map(|i| format!("app-{i}")).collect();
+        let mut batch = RecordBatch::default();
+        for i in 0..100 {
+            let r = record(&apps[i % 10], T0 + i as i64, 200, i as u64 % 50);
+            batch.push_line(&r);
+        }
         for round in 0..3 {
             let started = std::time::Instant::now();
             for _ in 0..10_000 {
-                for r in &records {
-                    handle.observe(r);
-                }
+                handle.observe(&batch);
             }
             let per = started.elapsed() / 1_000_000;
             eprintln!("round {round}: {per:?} per record");

@@ -66,7 +66,7 @@ pub async fn serve(
     let (failed_tx, mut failed_rx) = tokio::sync::mpsc::channel::<std::io::Error>(1);
     for (index, socket) in listeners.sockets.into_iter().enumerate() {
         let mut dispatch = dispatch.clone();
-        dispatch.proxy = dispatch.proxy.with_own_pool();
+        dispatch.proxy = dispatch.proxy.for_thread();
         let limiter = limiter.clone();
         let failed = failed_tx.clone();
         std::thread::Builder::new()

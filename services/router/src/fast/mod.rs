@@ -339,7 +339,7 @@ impl Proxy {
         buf.consume(consumed);
         let service = sent_at.elapsed();
         self.record_answer(
-            &mut request,
+            &request,
             response.status,
             response.content_length,
             connect,
@@ -469,23 +469,23 @@ impl Proxy {
         if !self.recorded() {
             return;
         }
-        self.record(RequestRecord::router_error(
-            facts.app.clone(),
+        self.record(&RequestRecord::router_error(
+            &facts.app,
             facts.at,
-            facts.method.clone(),
-            facts.path.clone(),
-            facts.host.clone(),
-            facts.request_id.clone(),
+            &facts.method,
+            &facts.path,
+            &facts.host,
+            &facts.request_id,
             facts.peer.ip(),
             error,
         ));
     }
 
-    /// Records the answer, moving the request's facts into the record (nothing about the
-    /// request is recorded after its answer's head).
+    /// Records the answer (its line is written on this thread; nothing about the request
+    /// is recorded after its answer's head).
     fn record_answer(
         &self,
-        request: &mut Request,
+        request: &Request,
         status: u16,
         bytes: Option<u64>,
         connect: Duration,
@@ -494,16 +494,16 @@ impl Proxy {
         if !self.recorded() {
             return;
         }
-        let facts = &mut request.facts;
-        self.record(RequestRecord {
-            app: std::mem::take(&mut facts.app),
+        let facts = &request.facts;
+        self.record(&RequestRecord {
+            app: &facts.app,
             at: facts.at,
-            method: std::mem::take(&mut facts.method),
-            path: std::mem::take(&mut facts.path),
-            host: std::mem::take(&mut facts.host),
-            request_id: std::mem::take(&mut facts.request_id),
+            method: &facts.method,
+            path: &facts.path,
+            host: &facts.host,
+            request_id: &facts.request_id,
             client: facts.peer.ip(),
-            dyno: Some(std::mem::take(&mut request.backend.dyno)),
+            dyno: Some(&request.backend.dyno),
             connect_ms: millis(connect),
             service_ms: millis(service),
             status,

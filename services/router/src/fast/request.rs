@@ -6,7 +6,6 @@ use super::{FastOptions, MAX_HEADERS};
 use crate::headers::{acceptable_request_id, new_request_id};
 use crate::host::{classify_host, HostTarget};
 use crate::proxy::Proxy;
-use crate::records::method_name;
 use crate::table::Backend;
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -285,6 +284,18 @@ pub(super) fn prepare(
     })
 }
 
+/// `method` as the facts keep it: the standard methods as static strings (no allocation per
+/// request).
+fn method_name(method: &str) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +456,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn standard_methods_are_static_and_others_kept_as_sent() {
+        assert!(matches!(method_name("GET"), Cow::Borrowed("GET")));
+        assert!(matches!(method_name("PATCH"), Cow::Borrowed("PATCH")));
+        assert_eq!(method_name("PROPFIND"), "PROPFIND");
+        assert!(
+            matches!(method_name("get"), Cow::Owned(_)),
+            "methods are case-sensitive"
+        );
     }
 }
