@@ -4,6 +4,7 @@
 //! `paas[build]` or `paas[web.1]` the platform (releases, scaling, config changes, build
 //! output, process exits).
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
@@ -190,20 +191,35 @@ impl fmt::Display for LogEntry {
 }
 
 /// `2026-11-24T15:13:46.677020+00:00`, its digits put in place (this runs for every line).
+/// The date and time up to the second are kept per thread: lines written together mostly
+/// share their second, so only their microseconds are new.
 fn write_time<W: fmt::Write>(f: &mut W, micros: i64) -> fmt::Result {
-    let ts = jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    // UTC as a fixed offset: no time zone to look anything up in.
-    let dt = jiff::tz::Offset::UTC.to_datetime(ts);
-    let Ok(year) = u32::try_from(dt.year()) else {
-        return write!(f, "{dt}+00:00");
-    };
+    thread_local! {
+        static SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+    }
     let mut text = *b"0000-00-00T00:00:00.000000+00:00";
-    put_digits(&mut text[0..4], year);
-    put_digits(&mut text[5..7], dt.month().unsigned_abs().into());
-    put_digits(&mut text[8..10], dt.day().unsigned_abs().into());
-    put_digits(&mut text[11..13], dt.hour().unsigned_abs().into());
-    put_digits(&mut text[14..16], dt.minute().unsigned_abs().into());
-    put_digits(&mut text[17..19], dt.second().unsigned_abs().into());
+    let second = micros.div_euclid(1_000_000);
+    match SECOND.with(Cell::get) {
+        (cached, digits) if cached == second => text[..19].copy_from_slice(&digits),
+        _ => {
+            let ts =
+                jiff::Timestamp::from_microsecond(micros).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            // UTC as a fixed offset: no time zone to look anything up in.
+            let dt = jiff::tz::Offset::UTC.to_datetime(ts);
+            let Ok(year) = u32::try_from(dt.year()) else {
+                return write!(f, "{dt}+00:00");
+            };
+            put_digits(&mut text[0..4], year);
+            put_digits(&mut text[5..7], dt.month().unsigned_abs().into());
+            put_digits(&mut text[8..10], dt.day().unsigned_abs().into());
+            put_digits(&mut text[11..13], dt.hour().unsigned_abs().into());
+            put_digits(&mut text[14..16], dt.minute().unsigned_abs().into());
+            put_digits(&mut text[17..19], dt.second().unsigned_abs().into());
+            let mut digits = [0; 19];
+            digits.copy_from_slice(&text[..19]);
+            SECOND.with(|c| c.set((second, digits)));
+        }
+    }
     put_digits(
         &mut text[20..26],
         u32::try_from(micros.rem_euclid(1_000_000)).unwrap_or(0),
@@ -260,6 +276,11 @@ mod tests {
         assert!(at(-1).starts_with("1969-12-31T23:59:59.999999+00:00 "));
         assert!(at(1_795_533_226_677_020).starts_with("2026-11-24T15:13:46.677020+00:00 "));
         assert!(at(253_370_764_800_000_001).starts_with("9999-01-01T00:00:00.000001+00:00 "));
+        // The same second again (its digits kept), then the next and the one before.
+        assert!(at(1_795_533_226_000_001).starts_with("2026-11-24T15:13:46.000001+00:00 "));
+        assert!(at(1_795_533_226_999_999).starts_with("2026-11-24T15:13:46.999999+00:00 "));
+        assert!(at(1_795_533_227_000_000).starts_with("2026-11-24T15:13:47.000000+00:00 "));
+        assert!(at(1_795_533_225_999_999).starts_with("2026-11-24T15:13:45.999999+00:00 "));
     }
 
     fn entry(source: Source, process: Option<&str>) -> LogEntry {

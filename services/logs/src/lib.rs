@@ -184,7 +184,7 @@ impl LogKeeper {
         let log = self.app(app)?;
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
         // Every line written into one buffer, sized once (the timestamp and prefix are under
-        // 64 bytes), and handed over as slices of it.
+        // 64 bytes), and written from it.
         let mut text = String::with_capacity(
             lines
                 .iter()
@@ -194,14 +194,10 @@ impl LogKeeper {
         let mut ends = Vec::with_capacity(lines.len());
         for line in &lines {
             let _ = line.parts().write_to(&mut text);
+            text.push('\n');
             ends.push(text.len());
         }
-        let mut start = 0;
-        log.append_lines(ends.iter().map(|&end| {
-            let line = &text[start..end];
-            start = end;
-            line
-        }))?;
+        log.append_joined(&text, &ends)?;
         // Under the app's lock, like `append`; nothing for a feed no one follows.
         if self.inner.live.receiver_count() == 0 {
             return Ok(());

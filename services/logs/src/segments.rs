@@ -68,42 +68,44 @@ impl AppSegments {
 
     /// Appends one line (`line` without its newline).
     pub(crate) fn append(&mut self, line: &str) -> Result<(), LogError> {
-        self.append_lines([line])
+        let mut text = String::with_capacity(line.len() + 1);
+        text.push_str(line);
+        text.push('\n');
+        self.append_joined(&text, &[text.len()])
     }
 
-    /// Appends lines (without their newlines) with one `write` per segment they land in.
-    pub(crate) fn append_lines<'a>(
-        &mut self,
-        lines: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), LogError> {
-        let lines = lines.into_iter();
-        // Sized for lines of a typical length, so a batch rarely grows it.
-        let mut pending: Vec<u8> = Vec::with_capacity(lines.size_hint().0 * 160);
-        for line in lines {
+    /// Appends the lines of `text`, each ending with its newline at an offset of `ends`
+    /// (ascending, the last one `text.len()`), with one `write` per segment they land in,
+    /// straight from `text`.
+    pub(crate) fn append_joined(&mut self, text: &str, ends: &[usize]) -> Result<(), LogError> {
+        let text = text.as_bytes();
+        let mut written = 0;
+        let mut start = 0;
+        for &end in ends {
             let full = match self.segments.back() {
                 None => true,
                 Some((_, size)) => *size >= self.segment_bytes(),
             };
             if full {
-                self.write_pending(&mut pending)?;
+                self.write(&text[written..start])?;
+                written = start;
                 let seq = self.segments.back().map(|(s, _)| s + 1).unwrap_or(1);
                 self.segments.push_back((seq, 0));
                 self.active = None;
                 self.trim()?;
             }
-            pending.extend_from_slice(line.as_bytes());
-            pending.push(b'\n');
             if let Some((_, size)) = self.segments.back_mut() {
-                *size += line.len() as u64 + 1;
+                *size += (end - start) as u64;
             }
+            start = end;
         }
-        self.write_pending(&mut pending)?;
+        self.write(&text[written..start])?;
         self.trim()
     }
 
-    /// Writes `pending` to the newest segment (opening it when needed) and empties it.
-    fn write_pending(&mut self, pending: &mut Vec<u8>) -> Result<(), LogError> {
-        if pending.is_empty() {
+    /// Writes `bytes` to the newest segment (opening it when needed).
+    fn write(&mut self, bytes: &[u8]) -> Result<(), LogError> {
+        if bytes.is_empty() {
             return Ok(());
         }
         if self.active.is_none() {
@@ -117,10 +119,9 @@ impl AppSegments {
             self.active = Some(file);
         }
         if let Some(file) = self.active.as_mut() {
-            file.write_all(pending)
+            file.write_all(bytes)
                 .map_err(|e| LogError::io(&self.dir, e))?;
         }
-        pending.clear();
         Ok(())
     }
 
@@ -252,7 +253,14 @@ mod tests {
         let mut log = AppSegments::open(dir.path().join("a"), max).unwrap();
         for batch in 0..20 {
             let lines: Vec<String> = (batch * 50..(batch + 1) * 50).map(line).collect();
-            log.append_lines(lines.iter().map(String::as_str)).unwrap();
+            let mut text = String::new();
+            let mut ends = Vec::new();
+            for l in &lines {
+                text.push_str(l);
+                text.push('\n');
+                ends.push(text.len());
+            }
+            log.append_joined(&text, &ends).unwrap();
             let on_disk: u64 = std::fs::read_dir(dir.path().join("a"))
                 .unwrap()
                 .map(|f| f.unwrap().metadata().unwrap().len())

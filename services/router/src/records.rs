@@ -99,10 +99,22 @@ impl<'a> RequestRecord<'a> {
         out.push_str(" request_id=");
         out.push_str(self.request_id);
         out.push_str(" fwd=\"");
-        let _ = write!(out, "{}", self.client);
+        let mut digits = itoa::Buffer::new();
+        match self.client {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(digits.format(octet));
+                }
+            }
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        }
         out.push_str("\" dyno=");
         out.push_str(self.dyno.unwrap_or(""));
-        let mut digits = itoa::Buffer::new();
         out.push_str(" connect=");
         out.push_str(digits.format(self.connect_ms));
         out.push_str("ms service=");
@@ -328,6 +340,9 @@ struct Shared {
     dropped: AtomicU64,
     /// Most records one buffer holds before it drops.
     capacity: usize,
+    /// Most bytes of lines one buffer holds before it drops (long paths cannot make a
+    /// buffer of `capacity` records grow without bound).
+    capacity_bytes: usize,
     sinks: AtomicUsize,
 }
 
@@ -345,13 +360,18 @@ pub struct RecordSource {
     shared: Arc<Shared>,
 }
 
-/// A sink and its source; each buffer holds at most `capacity` records not yet taken.
+/// Bytes a buffer may hold per record of its capacity.
+const BYTES_PER_RECORD: usize = 1024;
+
+/// A sink and its source; each buffer holds at most `capacity` records not yet taken, and
+/// about a kilobyte per record of lines.
 pub fn record_channel(capacity: usize) -> (RecordSink, RecordSource) {
     let shared = Arc::new(Shared {
         buffers: Mutex::new(Vec::new()),
         ready: tokio::sync::Notify::new(),
         dropped: AtomicU64::new(0),
         capacity: capacity.max(1),
+        capacity_bytes: capacity.max(1).saturating_mul(BYTES_PER_RECORD),
         sinks: AtomicUsize::new(0),
     });
     (RecordSink::new(shared.clone()), RecordSource { shared })
@@ -388,7 +408,7 @@ impl RecordSink {
 
     fn add(&self, push: impl FnOnce(&mut RecordBatch)) {
         let mut own = lock(&self.own);
-        if own.len() >= self.shared.capacity {
+        if own.len() >= self.shared.capacity || own.text.len() >= self.shared.capacity_bytes {
             drop(own);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -513,6 +533,11 @@ mod tests {
         };
         assert!(v6.to_string().contains("path=\"/x y\" "), "{v6}");
         assert!(v6.to_string().contains("fwd=\"::1\""), "{v6}");
+        let v4 = RequestRecord {
+            client: "192.168.0.255".parse().unwrap(),
+            ..record()
+        };
+        assert!(v4.to_string().contains(" fwd=\"192.168.0.255\" "), "{v4}");
     }
 
     #[test]
@@ -626,6 +651,20 @@ mod tests {
         // Taken: the buffer has room again.
         sink.offer(&record());
         assert_eq!(source.dropped(), 3);
+        batch.clear();
+        source.take_into(&mut batch);
+        // Long lines fill it before its count does (2 records: 2 KB).
+        let long = "/x".repeat(1500);
+        sink.offer(&RequestRecord {
+            path: &long,
+            ..record()
+        });
+        sink.offer(&record());
+        assert_eq!(source.dropped(), 4);
+        batch.clear();
+        source.take_into(&mut batch);
+        assert_eq!(batch.len(), 1);
+        assert!(batch.lines().next().unwrap().line.contains(&long));
     }
 
     #[test]
