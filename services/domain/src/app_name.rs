@@ -27,6 +27,16 @@ pub enum AppNameError {
 
 impl AppName {
     pub fn parse(raw: &str) -> Result<Self, AppNameError> {
+        Self::check(raw)?;
+        Ok(Self(raw.to_string()))
+    }
+
+    /// Whether `raw` is a valid app name (`parse` without making one).
+    pub fn is_valid(raw: &str) -> bool {
+        Self::check(raw).is_ok()
+    }
+
+    fn check(raw: &str) -> Result<(), AppNameError> {
         let len = raw.chars().count();
         if !(3..=30).contains(&len) {
             return Err(AppNameError::Length(len));
@@ -47,7 +57,7 @@ impl AppName {
         if RESERVED.contains(&raw) {
             return Err(AppNameError::Reserved(raw.to_string()));
         }
-        Ok(Self(raw.to_string()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {

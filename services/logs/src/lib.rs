@@ -25,6 +25,7 @@ pub use swarm_tasks::{BoxFuture, SwarmTasks};
 
 use entry::LineParts;
 use segments::AppSegments;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +63,16 @@ pub struct AppLine {
     pub app: Arc<str>,
     pub entry: LogEntry,
 }
+
+thread_local! {
+    /// The buffer lines are written into before they go to a segment, and their ends: kept
+    /// per thread from one append to the next (a batch of router lines is a few hundred
+    /// kilobytes, and a fresh buffer that size each time costs page faults).
+    static SCRATCH: RefCell<(String, Vec<usize>)> = RefCell::default();
+}
+
+/// Past this capacity the scratch buffer is given back after its append.
+const SCRATCH_KEEP: usize = 4 << 20;
 
 /// The app logs. Cheap to clone.
 #[derive(Clone)]
@@ -185,19 +196,27 @@ impl LogKeeper {
         let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
         // Every line written into one buffer, sized once (the timestamp and prefix are under
         // 64 bytes), and written from it.
-        let mut text = String::with_capacity(
-            lines
-                .iter()
-                .map(|l| 64 + l.parts().message.len())
-                .sum::<usize>(),
-        );
-        let mut ends = Vec::with_capacity(lines.len());
-        for line in &lines {
-            let _ = line.parts().write_to(&mut text);
-            text.push('\n');
-            ends.push(text.len());
-        }
-        log.append_joined(&text, &ends)?;
+        SCRATCH.with_borrow_mut(|(text, ends)| {
+            text.clear();
+            ends.clear();
+            text.reserve(
+                lines
+                    .iter()
+                    .map(|l| 64 + l.parts().message.len())
+                    .sum::<usize>(),
+            );
+            for line in &lines {
+                let _ = line.parts().write_to(text);
+                text.push('\n');
+                ends.push(text.len());
+            }
+            let written = log.append_joined(text, ends);
+            if text.capacity() > SCRATCH_KEEP {
+                *text = String::new();
+                *ends = Vec::new();
+            }
+            written
+        })?;
         // Under the app's lock, like `append`; nothing for a feed no one follows.
         if self.inner.live.receiver_count() == 0 {
             return Ok(());

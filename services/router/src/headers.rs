@@ -94,16 +94,43 @@ pub fn add_forwarded(headers: &mut HeaderMap, fwd: &ForwardedFor) -> String {
 /// A random (version 4) UUID from the thread's own generator: `Uuid::new_v4` asks the kernel
 /// for randomness on every call, a system call per request on the router's hot path.
 pub(crate) fn new_request_id() -> String {
+    let mut id = String::with_capacity(uuid::fmt::Hyphenated::LENGTH);
+    push_new_request_id(&mut id);
+    id
+}
+
+/// A new request id (a random UUID) written at the end of `out`.
+pub(crate) fn push_new_request_id(out: &mut String) {
     let bytes: [u8; 16] = rand::random();
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    out.push_str(
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .encode_lower(&mut text),
+    );
 }
 
 fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
+    }
+}
+
+/// `ip` as text, handed to `push` in pieces (an IPv4 address octet by octet, without the
+/// formatting machinery: this runs for every request).
+pub(crate) fn push_ip(ip: std::net::IpAddr, mut push: impl FnMut(&str)) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    push(".");
+                }
+                push(digits.format(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => push(&v6.to_string()),
     }
 }
 

@@ -33,6 +33,32 @@ pub fn classify_host(host: &str, domain: &str) -> HostTarget {
     }
 }
 
+/// `classify_host`'s answer for a host it would not have to change (no uppercase letter, no
+/// surrounding space) and a lowercase domain, without allocating: the app label borrowed from
+/// `host`. `None` for any other host: ask `classify_host`.
+pub(crate) fn classify_plain_host<'a>(host: &'a str, domain: &str) -> Option<PlainHost<'a>> {
+    let plain = |s: &str| !s.bytes().any(|b| b.is_ascii_uppercase()) && s.trim().len() == s.len();
+    if !plain(host) || domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let host = strip_port(host);
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let label = host
+        .strip_suffix(domain.trim_matches('.'))
+        .and_then(|h| h.strip_suffix('.'));
+    Some(match label {
+        Some(label) if label != PLATFORM_LABEL && AppName::is_valid(label) => PlainHost::App(label),
+        _ => PlainHost::Platform,
+    })
+}
+
+/// `HostTarget` with the app's label borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlainHost<'a> {
+    App(&'a str),
+    Platform,
+}
+
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // IPv6 literal: never an app host.
@@ -137,6 +163,48 @@ mod tests {
             prop_assert_eq!(classify_host(&format!("[::{a}]:{port}"), "localhost"), HostTarget::Platform);
             prop_assert_eq!(classify_host(&format!("{name}.example.org"), "localhost"), HostTarget::Platform);
             prop_assert_eq!(classify_host(&format!("{name}.localhost.example.org"), "localhost"), HostTarget::Platform);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The allocation-free classification agrees with `classify_host` wherever it answers,
+        /// and leaves to it only hosts or domains it would have to change.
+        #[test]
+        fn the_plain_host_classification_agrees_with_classify_host(
+            label in "([a-z][a-z0-9-]{1,8}[a-z0-9]|[a-z]{3}-|[a-zA-Z0-9_ -]{0,6}|paas|www|A[a-z]{3})",
+            host_domain in "(localhost|apps\\.example\\.com|Apps\\.example\\.com|example\\.com|\\PC{0,6})",
+            domain in "(localhost|\\.localhost\\.|apps\\.example\\.com|Localhost|\\PC{0,6})",
+            same_domain in any::<bool>(),
+            trailing_dot in any::<bool>(),
+            port in proptest::option::of("[0-9]{0,6}"),
+            space in any::<bool>(),
+        ) {
+            let shown = if same_domain { domain.trim_matches('.').to_string() } else { host_domain };
+            let mut host = format!("{label}.{shown}");
+            if trailing_dot {
+                host.push('.');
+            }
+            if let Some(port) = port {
+                host.push(':');
+                host.push_str(&port);
+            }
+            if space {
+                host.push(' ');
+            }
+            let expected = classify_host(&host, &domain);
+            match (classify_plain_host(&host, &domain), &expected) {
+                (Some(PlainHost::App(label)), HostTarget::App(name)) => prop_assert_eq!(label, name.as_str()),
+                (Some(PlainHost::Platform), HostTarget::Platform) => {}
+                (None, _) => prop_assert!(
+                    host.bytes().any(|b| b.is_ascii_uppercase())
+                        || domain.bytes().any(|b| b.is_ascii_uppercase())
+                        || host.trim() != host,
+                    "{host:?} {domain:?} left to classify_host"
+                ),
+                (plain, expected) => prop_assert!(false, "{host:?} {domain:?}: {plain:?} vs {expected:?}"),
+            }
         }
     }
 }

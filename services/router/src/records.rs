@@ -11,7 +11,7 @@
 //! serialize, so a separate router (`paasd router`) can ship them to the control plane.
 
 use crate::pages::RouterError;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -99,22 +99,10 @@ impl<'a> RequestRecord<'a> {
         out.push_str(" request_id=");
         out.push_str(self.request_id);
         out.push_str(" fwd=\"");
-        let mut digits = itoa::Buffer::new();
-        match self.client {
-            IpAddr::V4(v4) => {
-                for (i, octet) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        out.push('.');
-                    }
-                    out.push_str(digits.format(octet));
-                }
-            }
-            IpAddr::V6(v6) => {
-                let _ = write!(out, "{v6}");
-            }
-        }
+        crate::headers::push_ip(self.client, |s| out.push_str(s));
         out.push_str("\" dyno=");
         out.push_str(self.dyno.unwrap_or(""));
+        let mut digits = itoa::Buffer::new();
         out.push_str(" connect=");
         out.push_str(digits.format(self.connect_ms));
         out.push_str("ms service=");

@@ -241,7 +241,7 @@ impl Proxy {
         {
             Ok(connection) => connection,
             Err(err) => {
-                tracing::warn!(target: "router", app = request.app, dyno = %request.backend.dyno, "{err}; setting the process aside");
+                tracing::warn!(target: "router", app = request.facts.app(), dyno = %request.backend.dyno, "{err}; setting the process aside");
                 self.stats
                     .bench(addr, Instant::now() + self.config.bench_time);
                 // Nothing was sent: the hyper path tries another process or holds it.
@@ -322,7 +322,7 @@ impl Proxy {
                             return Step::Fallback(buf);
                         }
                         Ok(_) => {
-                            tracing::warn!(target: "router", app = request.app, dyno = %request.backend.dyno, "connection closed without response");
+                            tracing::warn!(target: "router", app = request.facts.app(), dyno = %request.backend.dyno, "connection closed without response");
                             return self
                                 .fail_fast(client, RouterError::ConnectionClosed, &request.facts)
                                 .await;
@@ -470,12 +470,12 @@ impl Proxy {
             return;
         }
         self.record(&RequestRecord::router_error(
-            &facts.app,
+            facts.app(),
             facts.at,
             &facts.method,
-            &facts.path,
-            &facts.host,
-            &facts.request_id,
+            facts.path(),
+            facts.host(),
+            facts.request_id(),
             facts.peer.ip(),
             error,
         ));
@@ -496,12 +496,12 @@ impl Proxy {
         }
         let facts = &request.facts;
         self.record(&RequestRecord {
-            app: &facts.app,
+            app: facts.app(),
             at: facts.at,
             method: &facts.method,
-            path: &facts.path,
-            host: &facts.host,
-            request_id: &facts.request_id,
+            path: facts.path(),
+            host: facts.host(),
+            request_id: facts.request_id(),
             client: facts.peer.ip(),
             dyno: Some(&request.backend.dyno),
             connect_ms: millis(connect),

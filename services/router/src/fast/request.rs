@@ -3,29 +3,46 @@
 //! rules as the hyper path (`headers.rs`).
 
 use super::{FastOptions, MAX_HEADERS};
-use crate::headers::{acceptable_request_id, new_request_id};
-use crate::host::{classify_host, HostTarget};
+use crate::headers::{acceptable_request_id, push_ip, push_new_request_id};
+use crate::host::{classify_host, classify_plain_host, HostTarget, PlainHost};
 use crate::proxy::Proxy;
 use crate::table::Backend;
 use std::borrow::Cow;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// What a record says about a request.
+/// What a record says about a request. Its strings are one allocation: the app's name, the
+/// path and host (only while records are kept), and the request id, back to back.
 pub(super) struct Facts {
-    pub(super) app: String,
+    text: String,
+    app_end: usize,
+    path_end: usize,
+    host_end: usize,
     pub(super) method: Cow<'static, str>,
-    pub(super) path: String,
-    pub(super) host: String,
-    pub(super) request_id: String,
     pub(super) peer: SocketAddr,
     pub(super) at: SystemTime,
 }
 
+impl Facts {
+    pub(super) fn app(&self) -> &str {
+        &self.text[..self.app_end]
+    }
+
+    pub(super) fn path(&self) -> &str {
+        &self.text[self.app_end..self.path_end]
+    }
+
+    pub(super) fn host(&self) -> &str {
+        &self.text[self.path_end..self.host_end]
+    }
+
+    pub(super) fn request_id(&self) -> &str {
+        &self.text[self.host_end..]
+    }
+}
+
 /// A request the fast path takes.
 pub(super) struct Request {
-    pub(super) app: String,
     pub(super) backend: Backend,
     pub(super) head_len: usize,
     pub(super) body_len: u64,
@@ -183,14 +200,20 @@ pub(super) fn prepare(
         return Parsed::Fallback;
     };
     let table = proxy.table.snapshot();
-    let app = match classify_host(host, &options.domain) {
-        HostTarget::App(app) => app.as_str().to_string(),
-        HostTarget::Platform => match table.app_for_domain(host) {
-            Some(app) => app.to_string(),
-            None => return Parsed::Fallback,
-        },
+    // The common host is classified without allocating; any other as the hyper path does.
+    let classified;
+    let app = match classify_plain_host(host, &options.domain) {
+        Some(PlainHost::App(app)) => Some(app),
+        Some(PlainHost::Platform) => table.app_for_domain(host),
+        None => {
+            classified = classify_host(host, &options.domain);
+            match &classified {
+                HostTarget::App(app) => Some(app.as_str()),
+                HostTarget::Platform => table.app_for_domain(host),
+            }
+        }
     };
-    let Some(route) = table.apps.get(&app) else {
+    let Some((app, route)) = app.and_then(|app| Some((app, table.apps.get(app)?))) else {
         return Parsed::Fallback;
     };
     if route.maintenance.is_some() {
@@ -202,11 +225,38 @@ pub(super) fn prepare(
     let backend = backend.clone();
 
     let at = SystemTime::now();
-    let request_id = request_id
+    let recorded = proxy.recorded();
+    let path = if recorded { path_and_query.path() } else { "" };
+    let shown_host = if recorded { host } else { "" };
+    let mut text = String::with_capacity(
+        app.len() + path.len() + shown_host.len() + uuid::fmt::Hyphenated::LENGTH,
+    );
+    text.push_str(app);
+    let app_end = text.len();
+    text.push_str(path);
+    let path_end = text.len();
+    text.push_str(shown_host);
+    let host_end = text.len();
+    match request_id
         .and_then(visible)
         .filter(|id| acceptable_request_id(id))
-        .map(str::to_string)
-        .unwrap_or_else(new_request_id);
+    {
+        Some(id) => text.push_str(id),
+        None => push_new_request_id(&mut text),
+    }
+    let facts = Facts {
+        text,
+        app_end,
+        path_end,
+        host_end,
+        method: if recorded {
+            method_name(method)
+        } else {
+            Cow::Borrowed("")
+        },
+        peer,
+        at,
+    };
     let mut out = Vec::with_capacity(head_len + 256);
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
@@ -244,37 +294,22 @@ pub(super) fn prepare(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default();
-    let _ = write!(
-        out,
-        "{}\r\nx-forwarded-proto: http\r\nx-forwarded-port: {}\r\nx-request-start: {}\r\nx-request-id: {request_id}\r\nvia: 1.1 paas\r\n\r\n",
-        peer.ip(),
-        options.local_port,
-        u64::try_from(start_ms).unwrap_or(u64::MAX),
+    // Written piece by piece: this runs for every request.
+    let mut digits = itoa::Buffer::new();
+    push_ip(peer.ip(), |s| out.extend_from_slice(s.as_bytes()));
+    out.extend_from_slice(b"\r\nx-forwarded-proto: http\r\nx-forwarded-port: ");
+    out.extend_from_slice(digits.format(options.local_port).as_bytes());
+    out.extend_from_slice(b"\r\nx-request-start: ");
+    out.extend_from_slice(
+        digits
+            .format(u64::try_from(start_ms).unwrap_or(u64::MAX))
+            .as_bytes(),
     );
-    let recorded = proxy.recorded();
+    out.extend_from_slice(b"\r\nx-request-id: ");
+    out.extend_from_slice(facts.request_id().as_bytes());
+    out.extend_from_slice(b"\r\nvia: 1.1 paas\r\n\r\n");
     Parsed::Ready(Request {
-        facts: Facts {
-            app: if recorded { app.clone() } else { String::new() },
-            method: if recorded {
-                method_name(method)
-            } else {
-                Cow::Borrowed("")
-            },
-            path: if recorded {
-                path_and_query.path().to_string()
-            } else {
-                String::new()
-            },
-            host: if recorded {
-                host.to_string()
-            } else {
-                String::new()
-            },
-            request_id,
-            peer,
-            at,
-        },
-        app,
+        facts,
         backend,
         head_len,
         body_len: content_length.unwrap_or(0),
@@ -382,7 +417,7 @@ mod tests {
             assert!(head.contains(kept), "{kept:?} not in {head}");
         }
         assert_eq!(lower.matches("x-request-id").count(), 1, "{head}");
-        assert_eq!(request.facts.request_id, "abcdefghij-0123456789");
+        assert_eq!(request.facts.request_id(), "abcdefghij-0123456789");
     }
 
     #[test]
@@ -390,11 +425,11 @@ mod tests {
         let request = ready(
             b"POST /x HTTP/1.1\r\nhost: www.example.com\r\nx-request-id: short\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello",
         );
-        assert_eq!(request.app, "hello", "a custom domain");
+        assert_eq!(request.facts.app(), "hello", "a custom domain");
         assert_eq!(request.body_len, 5);
         assert!(request.close);
-        assert_ne!(request.facts.request_id, "short");
-        assert!(uuid::Uuid::parse_str(&request.facts.request_id).is_ok());
+        assert_ne!(request.facts.request_id(), "short");
+        assert!(uuid::Uuid::parse_str(request.facts.request_id()).is_ok());
         let head = String::from_utf8(request.upstream_head).unwrap();
         assert!(head.contains("content-length: 5\r\n"), "{head}");
         assert!(head.contains("x-forwarded-for: 1.2.3.4\r\n"), "{head}");
