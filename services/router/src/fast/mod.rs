@@ -186,8 +186,12 @@ impl Proxy {
             let head_deadline = first_head_by
                 .take()
                 .unwrap_or_else(|| Instant::now() + options.header_timeout);
-            let step =
-                Box::pin(self.fast_request(&mut stream, buf, peer, options, head_deadline)).await;
+            // Not boxed: the request's state lives in the connection's task (allocated once
+            // per connection, and gone when the connection parks), not in an allocation per
+            // request.
+            let step = self
+                .fast_request(&mut stream, buf, peer, options, head_deadline)
+                .await;
             match step {
                 Step::Next(rest) => pending = rest,
                 Step::Close => return FastEnd::Closed,
@@ -227,7 +231,7 @@ impl Proxy {
     }
 
     async fn forward(&self, client: &mut TcpStream, mut buf: Buf, mut request: Request) -> Step {
-        let addr = request.backend.addr;
+        let addr = request.addr;
         let in_flight = {
             let counter = self.table.counter(addr);
             counter.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +245,7 @@ impl Proxy {
         {
             Ok(connection) => connection,
             Err(err) => {
-                tracing::warn!(target: "router", app = request.facts.app(), dyno = %request.backend.dyno, "{err}; setting the process aside");
+                tracing::warn!(target: "router", app = request.facts.app(), dyno = request.facts.dyno(), "{err}; setting the process aside");
                 self.stats
                     .bench(addr, Instant::now() + self.config.bench_time);
                 // Nothing was sent: the hyper path tries another process or holds it.
@@ -322,7 +326,7 @@ impl Proxy {
                             return Step::Fallback(buf);
                         }
                         Ok(_) => {
-                            tracing::warn!(target: "router", app = request.facts.app(), dyno = %request.backend.dyno, "connection closed without response");
+                            tracing::warn!(target: "router", app = request.facts.app(), dyno = request.facts.dyno(), "connection closed without response");
                             return self
                                 .fail_fast(client, RouterError::ConnectionClosed, &request.facts)
                                 .await;
@@ -503,7 +507,7 @@ impl Proxy {
             host: facts.host(),
             request_id: facts.request_id(),
             client: facts.peer.ip(),
-            dyno: Some(&request.backend.dyno),
+            dyno: Some(request.facts.dyno()),
             connect_ms: millis(connect),
             service_ms: millis(service),
             status,

@@ -6,16 +6,17 @@ use super::{FastOptions, MAX_HEADERS};
 use crate::headers::{acceptable_request_id, push_ip, push_new_request_id};
 use crate::host::{classify_host, classify_plain_host, HostTarget, PlainHost};
 use crate::proxy::Proxy;
-use crate::table::Backend;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a record says about a request. Its strings are one allocation: the app's name, the
-/// path and host (only while records are kept), and the request id, back to back.
+/// process's, the path and host (only while records are kept), and the request id, back to
+/// back.
 pub(super) struct Facts {
     text: String,
     app_end: usize,
+    dyno_end: usize,
     path_end: usize,
     host_end: usize,
     pub(super) method: Cow<'static, str>,
@@ -28,8 +29,13 @@ impl Facts {
         &self.text[..self.app_end]
     }
 
+    /// The process picked (`web.1`).
+    pub(super) fn dyno(&self) -> &str {
+        &self.text[self.app_end..self.dyno_end]
+    }
+
     pub(super) fn path(&self) -> &str {
-        &self.text[self.app_end..self.path_end]
+        &self.text[self.dyno_end..self.path_end]
     }
 
     pub(super) fn host(&self) -> &str {
@@ -43,7 +49,8 @@ impl Facts {
 
 /// A request the fast path takes.
 pub(super) struct Request {
-    pub(super) backend: Backend,
+    /// The process picked.
+    pub(super) addr: SocketAddr,
     pub(super) head_len: usize,
     pub(super) body_len: u64,
     /// The client asked to close the connection after this answer.
@@ -222,17 +229,22 @@ pub(super) fn prepare(
     let Some(backend) = proxy.pick(&route.backends, &[]) else {
         return Parsed::Fallback;
     };
-    let backend = backend.clone();
 
     let at = SystemTime::now();
     let recorded = proxy.recorded();
     let path = if recorded { path_and_query.path() } else { "" };
     let shown_host = if recorded { host } else { "" };
     let mut text = String::with_capacity(
-        app.len() + path.len() + shown_host.len() + uuid::fmt::Hyphenated::LENGTH,
+        app.len()
+            + backend.dyno.len()
+            + path.len()
+            + shown_host.len()
+            + uuid::fmt::Hyphenated::LENGTH,
     );
     text.push_str(app);
     let app_end = text.len();
+    text.push_str(&backend.dyno);
+    let dyno_end = text.len();
     text.push_str(path);
     let path_end = text.len();
     text.push_str(shown_host);
@@ -247,6 +259,7 @@ pub(super) fn prepare(
     let facts = Facts {
         text,
         app_end,
+        dyno_end,
         path_end,
         host_end,
         method: if recorded {
@@ -310,7 +323,7 @@ pub(super) fn prepare(
     out.extend_from_slice(b"\r\nvia: 1.1 paas\r\n\r\n");
     Parsed::Ready(Request {
         facts,
-        backend,
+        addr: backend.addr,
         head_len,
         body_len: content_length.unwrap_or(0),
         close,
@@ -335,7 +348,7 @@ fn method_name(method: &str) -> Cow<'static, str> {
 mod tests {
     use super::*;
     use crate::fast::response::{parse_response, Chunks};
-    use crate::table::{AppRoute, RouteTable, RouteTableHandle};
+    use crate::table::{AppRoute, Backend, RouteTable, RouteTableHandle};
     use crate::ProxyConfig;
     use proptest::prelude::*;
     use std::time::Duration;
@@ -393,7 +406,8 @@ mod tests {
         let raw = b"GET /a?b=1 HTTP/1.1\r\nHost: hello.localhost:8080\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Request-Id: abcdefghij-0123456789\r\nVia: 1.0 other\r\nX-Kept: yes\r\n\r\nNEXT";
         let request = ready(raw);
         assert_eq!(request.head_len, raw.len() - 4);
-        assert_eq!(request.backend.addr, BACKEND.parse().unwrap());
+        assert_eq!(request.addr, BACKEND.parse().unwrap());
+        assert_eq!(request.facts.dyno(), "web.1");
         assert_eq!(request.body_len, 0);
         assert!(!request.close);
         let head = String::from_utf8(request.upstream_head).unwrap();
