@@ -210,31 +210,48 @@ impl RecordBatch {
 
     /// Adds `record`, its line written in place.
     pub fn push(&mut self, record: &RequestRecord<'_>) {
-        self.text.push_str(record.app);
-        let app_end = self.text.len();
-        record.write_line(&mut self.text);
-        self.slots.push(Slot {
-            app_end,
-            line_end: self.text.len(),
-            at_micros: record.at_micros(),
-            status: record.status,
-            latency_ms: record.connect_ms.saturating_add(record.service_ms),
-            bytes: record.bytes.unwrap_or(0),
-        });
+        self.add(
+            record.app,
+            |text| record.write_line(text),
+            record.at_micros(),
+            record.status,
+            record.connect_ms.saturating_add(record.service_ms),
+            record.bytes.unwrap_or(0),
+        );
     }
 
     /// Adds a line written elsewhere (a separate router's), one line however it was sent.
     pub fn push_line(&mut self, line: &RouterLine<'_>) {
-        self.text.push_str(line.app);
+        self.add(
+            line.app,
+            |text| push_one_line(text, line.line),
+            line.at_micros,
+            line.status,
+            line.latency_ms,
+            line.bytes,
+        );
+    }
+
+    /// The app's name, then the line `write` appends, and its slot.
+    fn add(
+        &mut self,
+        app: &str,
+        write: impl FnOnce(&mut String),
+        at_micros: i64,
+        status: u16,
+        latency_ms: u64,
+        bytes: u64,
+    ) {
+        self.text.push_str(app);
         let app_end = self.text.len();
-        push_one_line(&mut self.text, line.line);
+        write(&mut self.text);
         self.slots.push(Slot {
             app_end,
             line_end: self.text.len(),
-            at_micros: line.at_micros,
-            status: line.status,
-            latency_ms: line.latency_ms,
-            bytes: line.bytes,
+            at_micros,
+            status,
+            latency_ms,
+            bytes,
         });
     }
 
