@@ -24,6 +24,7 @@ pub use config::ApiConfig;
 pub use error::ApiError;
 pub use git::settle::{settle_pushes, Settled};
 pub use git::{HookRequest, HOOK_RESULT_PREFIX};
+pub use json::JSON_BODY_LIMIT;
 pub use routes::drains::start_all as start_drains;
 pub use routes::router_feed::{InFlightReport, VersionedTable};
 pub use routes::run::ATTACHED_LABEL as RUN_ATTACHED_LABEL;

@@ -1,23 +1,100 @@
 //! A separate router's (`paasd router`) per-request records, shipped to the control plane
 //! (`POST /api/router/records` with the router's secret), which appends them to the apps'
-//! logs. Records are gathered for up to 100 ms and sent in batches; while the control plane
-//! cannot be reached they wait (at most `MAX_PENDING`, the oldest dropped and counted), so
-//! the router itself never waits for any of this.
+//! logs. Records are gathered for up to 100 ms and sent in batches cut both by lines and by
+//! bytes (a body never passes the API's limit, however long the paths); while the control
+//! plane cannot be reached they wait (at most `Limits::max_pending`, the oldest dropped and
+//! counted), so the router itself never waits for any of this.
 
-use paas_router::{RecordBatch, RecordSource, RouterLine};
+use paas_router::{RecordBatch, RecordSource};
 use std::time::Duration;
 
 /// Records a serving thread may hold before the shipper reads them (beyond: dropped, counted).
 pub const BACKLOG: usize = 16_384;
-/// Most records in one request.
-const MAX_BATCH: usize = 2_000;
-/// Most records kept while the control plane cannot be reached.
-const MAX_PENDING: usize = 50_000;
-/// How long records are gathered before a batch is sent.
-const GATHER: Duration = Duration::from_millis(100);
+
+/// How the shipper batches, waits and bounds what it keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most lines in one request.
+    pub max_lines: usize,
+    /// Most bytes in one request's body (the API refuses larger ones).
+    pub max_body: usize,
+    /// Most lines kept while the control plane cannot be reached.
+    pub max_pending: usize,
+    /// How long lines are gathered before a batch is sent.
+    pub gather: Duration,
+    /// How long a refused or failed batch waits before it is sent again.
+    pub retry: Duration,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        max_lines: 2_000,
+        // Half the API's limit: room for whatever a proxy in between adds.
+        max_body: paas_api::JSON_BODY_LIMIT / 2,
+        max_pending: 50_000,
+        gather: Duration::from_millis(100),
+        retry: Duration::from_secs(1),
+    };
+}
+
+/// One request's body: the JSON array of the first lines of a batch.
+#[derive(Debug, PartialEq, Eq)]
+struct Body {
+    json: Vec<u8>,
+    /// Lines of the batch it accounts for (sent, or skipped as too large to ever send).
+    taken: usize,
+    /// Of those, lines skipped because alone they pass `max_body`.
+    skipped: usize,
+}
+
+/// The next body to send from `pending`: as many of its first lines as fit in `max_body`
+/// bytes of JSON, at most `max_lines`. A line that alone does not fit is skipped, so one
+/// such line never blocks the rest.
+fn next_body(pending: &RecordBatch, max_lines: usize, max_body: usize) -> Body {
+    let mut json = Vec::with_capacity(max_body.min(64 * 1024));
+    json.push(b'[');
+    let (mut taken, mut skipped, mut sent) = (0, 0, 0);
+    let mut one = Vec::new();
+    for line in pending.lines() {
+        if sent == max_lines {
+            break;
+        }
+        one.clear();
+        // Writing into a Vec fails only when serializing fails, which a line's plain
+        // fields never do; such a line would be skipped like an oversized one.
+        let written = serde_json::to_writer(&mut one, &line).is_ok();
+        // `[`, the lines, a comma before each but the first, `]`.
+        let size = one.len() + usize::from(sent > 0) + 2;
+        if !written || size > max_body {
+            taken += 1;
+            skipped += 1;
+            continue;
+        }
+        if json.len() + size > max_body {
+            break;
+        }
+        if sent > 0 {
+            json.push(b',');
+        }
+        json.extend_from_slice(&one);
+        taken += 1;
+        sent += 1;
+    }
+    json.push(b']');
+    Body {
+        json,
+        taken,
+        skipped,
+    }
+}
 
 /// Ships records from `source` to `control` until the router stops.
-pub async fn ship(control: String, token: String, mut source: RecordSource) {
+pub async fn ship(control: String, token: String, source: RecordSource) {
+    ship_with(control, token, source, Limits::DEFAULT).await
+}
+
+/// `ship`, with the limits given.
+pub async fn ship_with(control: String, token: String, mut source: RecordSource, limits: Limits) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -37,19 +114,29 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
             return;
         }
         // Gather without taking meanwhile, so the router's threads wake no one.
-        tokio::time::sleep(GATHER).await;
+        tokio::time::sleep(limits.gather).await;
         source.take_into(&mut pending);
-        let n = pending.len().min(MAX_BATCH);
-        let batch: Vec<RouterLine<'_>> = pending.lines().take(n).collect();
+        let body = next_body(&pending, limits.max_lines, limits.max_body);
+        if body.skipped > 0 {
+            tracing::warn!(
+                "{} router records dropped: each alone passes the API's body limit",
+                body.skipped
+            );
+        }
+        if body.taken == body.skipped {
+            pending.drop_first(body.taken);
+            continue;
+        }
         let sent = client
             .post(&url)
             .bearer_auth(&token)
-            .json(&batch)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body.json)
             .send()
             .await;
         match sent {
             Ok(response) if response.status().is_success() => {
-                pending.drop_first(n);
+                pending.drop_first(body.taken);
                 if failing {
                     tracing::info!("router records reach the control plane again");
                     failing = false;
@@ -65,11 +152,11 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
                     failing = true;
                 }
                 // Keep taking meanwhile (bounded), so the router's buffers never fill.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(limits.retry).await;
                 source.take_into(&mut pending);
             }
         }
-        let over = pending.len().saturating_sub(MAX_PENDING);
+        let over = pending.len().saturating_sub(limits.max_pending);
         if over > 0 {
             pending.drop_first(over);
             let before = dropped;
@@ -79,5 +166,209 @@ pub async fn ship(control: String, token: String, mut source: RecordSource) {
                 tracing::warn!("{dropped} router records dropped while the control plane was away");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::{DefaultBodyLimit, State};
+    use axum::http::StatusCode;
+    use paas_router::{record_channel, RouterLine};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// A line of `app` whose path is `path_len` bytes long, numbered `n` in its path.
+    fn line_text(n: usize, path_len: usize) -> String {
+        let mut path = format!("/{n}/");
+        path.push_str(&"a".repeat(path_len.saturating_sub(path.len())));
+        format!("at=info method=GET path=\"{path}\" host=shop.example.com status=200")
+    }
+
+    fn batch(count: usize, path_len: usize) -> RecordBatch {
+        let mut batch = RecordBatch::default();
+        for n in 0..count {
+            let text = line_text(n, path_len);
+            batch.push_line(&RouterLine {
+                app: "shop",
+                at_micros: n as i64,
+                status: 200,
+                latency_ms: 1,
+                bytes: 5,
+                line: &text,
+            });
+        }
+        batch
+    }
+
+    fn parse(json: &[u8]) -> RecordBatch {
+        serde_json::from_slice(json).expect("a body is a batch")
+    }
+
+    #[test]
+    fn a_body_is_cut_by_bytes_before_lines() {
+        // 2,000 lines of about 8 KB: 16 MB, eight times the API's limit.
+        let pending = batch(2_000, 8_000);
+        let limits = Limits::DEFAULT;
+        let body = next_body(&pending, limits.max_lines, limits.max_body);
+        assert!(body.json.len() <= limits.max_body, "{}", body.json.len());
+        assert!(body.taken > 100 && body.taken < 2_000, "{}", body.taken);
+        assert_eq!(body.skipped, 0);
+        // Exactly the first lines, as they were.
+        let sent = parse(&body.json);
+        assert_eq!(sent.len(), body.taken);
+        for (sent, kept) in sent.lines().zip(pending.lines()) {
+            assert_eq!(sent, kept);
+        }
+        // The next line would not have fitted.
+        let one_more = next_body(&pending, body.taken + 1, usize::MAX);
+        assert!(one_more.json.len() > limits.max_body);
+    }
+
+    #[test]
+    fn a_body_is_cut_by_lines_when_they_are_short() {
+        let pending = batch(5_000, 10);
+        let body = next_body(&pending, 2_000, Limits::DEFAULT.max_body);
+        assert_eq!((body.taken, body.skipped), (2_000, 0));
+        assert_eq!(parse(&body.json).len(), 2_000);
+        // Fewer lines than the cap: all of them.
+        let body = next_body(&batch(3, 10), 2_000, Limits::DEFAULT.max_body);
+        assert_eq!(parse(&body.json).len(), 3);
+    }
+
+    #[test]
+    fn a_line_too_large_alone_is_skipped_not_blocking() {
+        let mut pending = batch(1, 10_000);
+        pending.append(&mut batch(2, 10));
+        let body = next_body(&pending, 2_000, 4_096);
+        assert_eq!((body.taken, body.skipped), (3, 1));
+        let sent = parse(&body.json);
+        assert_eq!(sent.len(), 2);
+        assert!(sent.lines().all(|l| l.line.len() < 200));
+    }
+
+    /// A control plane's `POST /api/router/records`: the API's body limit, the secret
+    /// checked, refusing while `refuse` is set; the lines it took, in order.
+    #[derive(Clone, Default)]
+    struct Receiver {
+        refuse: Arc<AtomicBool>,
+        refused: Arc<Mutex<usize>>,
+        lines: Arc<Mutex<Vec<String>>>,
+        largest_body: Arc<Mutex<usize>>,
+    }
+
+    async fn receive(
+        State(receiver): State<Receiver>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer secret") {
+            return StatusCode::UNAUTHORIZED;
+        }
+        if receiver.refuse.load(Ordering::SeqCst) {
+            *receiver.refused.lock().unwrap() += 1;
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
+        let mut largest = receiver.largest_body.lock().unwrap();
+        *largest = (*largest).max(body.len());
+        let batch = parse(&body);
+        let mut lines = receiver.lines.lock().unwrap();
+        lines.extend(batch.lines().map(|l| l.line.to_owned()));
+        StatusCode::NO_CONTENT
+    }
+
+    async fn serve(receiver: Receiver) -> String {
+        let app = axum::Router::new()
+            .route("/api/router/records", axum::routing::post(receive))
+            .layer(DefaultBodyLimit::max(paas_api::JSON_BODY_LIMIT))
+            .with_state(receiver);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn fast(limits: Limits) -> Limits {
+        Limits {
+            gather: Duration::from_millis(5),
+            retry: Duration::from_millis(20),
+            ..limits
+        }
+    }
+
+    #[tokio::test]
+    async fn long_lines_reach_the_control_plane_in_bodies_it_accepts() {
+        let receiver = Receiver::default();
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        // 1,000 lines of about 8 KB: four times the API's limit.
+        let offered = batch(1_000, 8_000);
+        for line in offered.lines() {
+            sink.offer_line(&line);
+        }
+        drop(sink);
+        let shipped = ship_with(control, "secret".into(), source, fast(Limits::DEFAULT));
+        tokio::time::timeout(Duration::from_secs(60), shipped)
+            .await
+            .expect("every line shipped, and the shipper ended");
+        let lines = receiver.lines.lock().unwrap();
+        let expected: Vec<&str> = offered.lines().map(|l| l.line).collect();
+        assert_eq!(*lines, expected);
+        assert!(*receiver.largest_body.lock().unwrap() <= Limits::DEFAULT.max_body);
+    }
+
+    #[tokio::test]
+    async fn while_the_control_plane_refuses_only_the_newest_lines_are_kept() {
+        let receiver = Receiver::default();
+        receiver.refuse.store(true, Ordering::SeqCst);
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        let offered = batch(300, 10);
+        for line in offered.lines() {
+            sink.offer_line(&line);
+        }
+        let limits = fast(Limits {
+            max_pending: 100,
+            ..Limits::DEFAULT
+        });
+        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits));
+        // Refused twice: the shipper has taken every line and dropped the oldest.
+        wait_for("two refusals", || *receiver.refused.lock().unwrap() >= 2).await;
+        receiver.refuse.store(false, Ordering::SeqCst);
+        wait_for("the kept lines", || {
+            receiver.lines.lock().unwrap().len() >= 100
+        })
+        .await;
+        drop(sink);
+        shipper.await.unwrap();
+        let lines = receiver.lines.lock().unwrap();
+        let newest: Vec<&str> = offered.lines().skip(200).map(|l| l.line).collect();
+        assert_eq!(*lines, newest);
+    }
+
+    #[tokio::test]
+    async fn ends_when_the_router_stops() {
+        let (sink, source) = record_channel(BACKLOG);
+        drop(sink);
+        // Nothing listens there: nothing is sent, and the shipper ends.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            ship_with(
+                "http://127.0.0.1:9".into(),
+                "secret".into(),
+                source,
+                Limits::DEFAULT,
+            ),
+        )
+        .await
+        .expect("the shipper ends once every sink is gone");
     }
 }
