@@ -22,6 +22,7 @@
 mod buf;
 mod request;
 mod response;
+mod timer;
 
 pub use buf::Rewind;
 
@@ -36,8 +37,10 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use timer::{before, kept_timer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// A response head may grow its buffer up to this.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -147,6 +150,9 @@ impl Proxy {
     ) -> FastEnd {
         let mut first_head_by = resume.first_head_by;
         let mut pending: Option<Buf> = None;
+        // Kept for the connection's life: no timer registered and removed per request.
+        let mut idle_timer = std::pin::pin!(kept_timer());
+        let mut answer_timer = std::pin::pin!(kept_timer());
         loop {
             if pending.is_none() {
                 // Idle: no buffer held, only the socket's readiness awaited. A buffer is taken
@@ -157,11 +163,11 @@ impl Proxy {
                 let park_at = options.park_after.map(|after| now + after);
                 let wake_at = park_at.map_or(close_at, |park| park.min(close_at));
                 loop {
-                    match tokio::time::timeout_at(wake_at.into(), stream.readable()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => return FastEnd::Closed,
-                        Err(_) if wake_at >= close_at => return FastEnd::Closed,
-                        Err(_) => {
+                    match before(idle_timer.as_mut(), wake_at.into(), stream.readable()).await {
+                        Some(Ok(())) => {}
+                        Some(Err(_)) => return FastEnd::Closed,
+                        None if wake_at >= close_at => return FastEnd::Closed,
+                        None => {
                             return FastEnd::Idle(IdleConnection {
                                 stream,
                                 close_at,
@@ -190,7 +196,14 @@ impl Proxy {
             // per connection, and gone when the connection parks), not in an allocation per
             // request.
             let step = self
-                .fast_request(&mut stream, buf, peer, options, head_deadline)
+                .fast_request(
+                    &mut stream,
+                    buf,
+                    peer,
+                    options,
+                    head_deadline,
+                    answer_timer.as_mut(),
+                )
                 .await;
             match step {
                 Step::Next(rest) => pending = rest,
@@ -207,6 +220,7 @@ impl Proxy {
         peer: SocketAddr,
         options: &FastOptions,
         head_deadline: Instant,
+        answer_timer: Pin<&mut Sleep>,
     ) -> Step {
         let head_deadline: tokio::time::Instant = head_deadline.into();
         let request = loop {
@@ -227,10 +241,18 @@ impl Proxy {
                 }
             }
         };
-        self.forward(client, buf, request).await
+        self.forward(client, buf, request, answer_timer).await
     }
 
-    async fn forward(&self, client: &mut TcpStream, mut buf: Buf, mut request: Request) -> Step {
+    /// Sends `request` to its process and relays the answer; `answer_timer`, the connection's,
+    /// bounds the wait for the answer's head.
+    async fn forward(
+        &self,
+        client: &mut TcpStream,
+        mut buf: Buf,
+        mut request: Request,
+        mut answer_timer: Pin<&mut Sleep>,
+    ) -> Step {
         let addr = request.addr;
         let in_flight = {
             let counter = self.table.counter(addr);
@@ -319,19 +341,20 @@ impl Proxy {
                             .await;
                     }
                     let nothing_yet = answer.is_empty();
-                    match tokio::time::timeout_at(deadline, upstream.read(answer.spare())).await {
-                        Ok(Ok(n)) if n > 0 => answer.advance(n),
-                        Ok(_) if nothing_yet && replayable && consumed > 0 => {
+                    let read = upstream.read(answer.spare());
+                    match before(answer_timer.as_mut(), deadline, read).await {
+                        Some(Ok(n)) if n > 0 => answer.advance(n),
+                        Some(_) if nothing_yet && replayable && consumed > 0 => {
                             // A kept connection the process had closed: nothing was seen.
                             return Step::Fallback(buf);
                         }
-                        Ok(_) => {
+                        Some(_) => {
                             tracing::warn!(target: "router", app = request.facts.app(), dyno = request.facts.dyno(), "connection closed without response");
                             return self
                                 .fail_fast(client, RouterError::ConnectionClosed, &request.facts)
                                 .await;
                         }
-                        Err(_) => {
+                        None => {
                             return self
                                 .fail_fast(client, RouterError::Timeout, &request.facts)
                                 .await
