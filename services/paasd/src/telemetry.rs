@@ -43,13 +43,33 @@ static FORWARDER_SKIPPED: AtomicU64 = AtomicU64::new(0);
 /// Hands every line of every app's log to that app's drains until the log keeper is gone.
 /// While no app has a drain it does not follow the live feed at all, so the log keeper,
 /// seeing no one listening, builds no live line per request (`LogKeeper::append_batch`).
+///
+/// It says when it follows the feed (`Drains::set_following`), and the API's `drains:add`
+/// waits for that (`Drains::set_followed`): every line logged after an add has answered
+/// reaches the new drain.
+fn spawn_forwarder(logs: LogKeeper, telemetry: Telemetry) {
+    // Said before the task runs, so an add made meanwhile waits for it.
+    telemetry.drains.set_following(Some(false));
+    tokio::spawn(forward_lines(logs, telemetry));
+}
+
 async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
-    let mut drained = telemetry.drains.apps_with_drains();
+    let drains = telemetry.drains.clone();
+    // Said gone however this task ends (returned, or aborted with the runtime).
+    struct Gone(paas_telemetry::Drains);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            self.0.set_following(None);
+        }
+    }
+    let _gone = Gone(drains.clone());
+    let mut drained = drains.apps_with_drains();
     loop {
         if drained.wait_for(|apps| *apps > 0).await.is_err() {
             return;
         }
         let mut feed = logs.subscribe();
+        drains.set_following(Some(true));
         loop {
             tokio::select! {
                 line = feed.recv() => match line {
@@ -64,9 +84,14 @@ async fn forward_lines(logs: LogKeeper, telemetry: Telemetry) {
                     if changed.is_err() {
                         return;
                     }
+                    // Not following from here until the count is read: an add racing with
+                    // the last removal then waits for the next subscription rather than
+                    // trusting this one, which is about to end.
+                    drains.set_following(Some(false));
                     if *drained.borrow_and_update() == 0 {
                         break;
                     }
+                    drains.set_following(Some(true));
                 }
             }
         }
@@ -132,7 +157,7 @@ pub async fn start(
     let snapshot = config.data_dir.join(SNAPSHOT_FILE);
     restore_metrics(&telemetry.metrics, &snapshot);
     tokio::spawn(save_metrics(telemetry.metrics.clone(), snapshot));
-    tokio::spawn(forward_lines(logs.clone(), telemetry.clone()));
+    spawn_forwarder(logs.clone(), telemetry.clone());
     tokio::spawn(paas_telemetry::sampler::sample_processes(
         runtime,
         instance_id.to_string(),
@@ -145,4 +170,97 @@ pub async fn start(
         Duration::from_secs(config.otlp_interval_secs),
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paas_logs::{LogEntry, Source};
+    use paas_telemetry::DrainClass;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// Accepts the drain's next connection and reads it until `want` has arrived.
+    async fn receive(listener: &TcpListener, want: &str) {
+        let (mut socket, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the drain connects")
+            .unwrap();
+        let mut received = String::new();
+        let mut buffer = [0u8; 4096];
+        while !received.contains(want) {
+            let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buffer))
+                .await
+                .unwrap_or_else(|_| panic!("{want:?} never reached the drain: {received:?}"))
+                .unwrap();
+            assert!(n > 0, "{want:?} never reached the drain: {received:?}");
+            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
+
+    // One thread: nothing but this test's awaits lets the forwarder run, so a line logged
+    // right after an add is lost unless the add waited for the forwarder to follow.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_line_logged_once_a_drain_is_added_reaches_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
+        let telemetry = Telemetry::default();
+        spawn_forwarder(logs.clone(), telemetry.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = vec![format!(
+            "syslog+tcp://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        )];
+        let drains = &telemetry.drains;
+        let wait = Duration::from_secs(5);
+
+        // The first drain of all: the forwarder starts following the feed.
+        assert!(
+            drains
+                .set_followed("shop", DrainClass::Log, &url, wait)
+                .await
+        );
+        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "first"))
+            .unwrap();
+        receive(&listener, "first").await;
+
+        // The last drain removed and one added at once: the forwarder's old subscription
+        // is ending, and the add waits for the next.
+        drains.set("shop", DrainClass::Log, &[]);
+        assert!(
+            drains
+                .set_followed("shop", DrainClass::Log, &url, wait)
+                .await
+        );
+        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "second"))
+            .unwrap();
+        receive(&listener, "second").await;
+
+        // The last drain removed, and the forwarder lets the feed go before the next add.
+        drains.set("shop", DrainClass::Log, &[]);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            drains
+                .set_followed("shop", DrainClass::Log, &url, wait)
+                .await
+        );
+        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "third"))
+            .unwrap();
+        receive(&listener, "third").await;
+    }
+
+    #[tokio::test]
+    async fn an_add_does_not_wait_when_no_forwarder_runs() {
+        let drains = paas_telemetry::Drains::default();
+        let url = vec!["syslog+tcp://127.0.0.1:9".to_string()];
+        let started = std::time::Instant::now();
+        assert!(
+            drains
+                .set_followed("shop", DrainClass::Log, &url, Duration::from_secs(30))
+                .await
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }

@@ -30,6 +30,9 @@ fn what(kind: DrainKind) -> &'static str {
     }
 }
 
+/// How long `drains:add` waits for the log forwarder to follow the live feed.
+const FOLLOW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Starts every stored drain (at paasd's start).
 pub async fn start_all(
     store: &dyn Store,
@@ -102,7 +105,14 @@ async fn add(
         other => other?,
     }
     let urls = state.store.drains(app.id, kind).await?;
-    state.telemetry.drains.set(&app.name, class_of(kind), &urls);
+    // Answered once the live feed is followed: every line logged after this reaches it.
+    let drains = &state.telemetry.drains;
+    if !drains
+        .set_followed(&app.name, class_of(kind), &urls, FOLLOW_WAIT)
+        .await
+    {
+        tracing::warn!(app = %app.name, "the log forwarder did not follow the live feed within {FOLLOW_WAIT:?}");
+    }
     tracing::info!(app = %app.name, user = %user.email, url = %redacted(url), "{} added", what(kind));
     Ok((
         StatusCode::CREATED,

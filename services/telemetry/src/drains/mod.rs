@@ -101,6 +101,8 @@ struct Inner {
     /// How many apps have a drain (watched by the forwarder, which follows the live log
     /// feed only while some app has one).
     apps_with_drains: tokio::sync::watch::Sender<usize>,
+    /// Whether the forwarder follows the live feed now; `None` while no forwarder runs.
+    following: tokio::sync::watch::Sender<Option<bool>>,
 }
 
 /// Every app's drains. Cheap to clone.
@@ -218,6 +220,39 @@ impl Drains {
     /// How many apps have a drain, now and as it changes.
     pub fn apps_with_drains(&self) -> tokio::sync::watch::Receiver<usize> {
         self.inner.apps_with_drains.subscribe()
+    }
+
+    /// Said by the forwarder (the task that hands the live log feed's lines to `offer`):
+    /// `Some(true)` once it follows the feed, `Some(false)` before it may stop following,
+    /// `None` when it is gone.
+    pub fn set_following(&self, following: Option<bool>) {
+        self.inner.following.send_replace(following);
+    }
+
+    /// `set`, then waits (at most `within`) until a forwarder follows the live feed, so that
+    /// every line logged after this returns reaches the drains just started (the API's
+    /// `drains:add`). `false` when it waited in vain (the drains run all the same).
+    pub async fn set_followed(
+        &self,
+        app: &str,
+        class: DrainClass,
+        urls: &[String],
+        within: Duration,
+    ) -> bool {
+        self.set(app, class, urls);
+        self.until_followed(within).await
+    }
+
+    /// Waits (at most `within`) until a forwarder follows the live feed. Returns at once when
+    /// no forwarder runs or no app has a drain; `false` when it waited in vain.
+    async fn until_followed(&self, within: Duration) -> bool {
+        if *self.inner.apps_with_drains.borrow() == 0 {
+            return true;
+        }
+        let mut following = self.inner.following.subscribe();
+        let waited =
+            tokio::time::timeout(within, following.wait_for(|state| *state != Some(false))).await;
+        matches!(waited, Ok(Ok(_)))
     }
 
     /// The app's drains of `class` with their counters, URLs redacted.
