@@ -11,6 +11,7 @@ mod hook;
 mod interrupted;
 mod own_log;
 mod private_files;
+mod record_keeper;
 mod router_process;
 mod router_records;
 mod serve;

@@ -10,7 +10,7 @@ use crate::stacks;
 use anyhow::Context;
 use paas_api::{ensure_admin, AdminBootstrap, ApiConfig, ApiState, SigninConfig};
 use paas_builder::{Builder, BuilderConfig};
-use paas_logs::{keep_router_records, LogKeeper, RecordObserver, Supervisor};
+use paas_logs::{LogKeeper, RecordObserver, Supervisor};
 use paas_router::{record_channel, Proxy, ProxyConfig, RouteTableHandle};
 use paas_runtime::{ContainerRuntime, DockerRuntime};
 use paas_scheduler::{Scheduler, SchedulerConfig};
@@ -220,11 +220,9 @@ pub async fn run() -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the log drains and metrics")?;
-    tokio::spawn(keep_router_records(
-        logs.clone(),
-        record_source,
-        record_observers,
-    ));
+    // On a thread of its own, which never preempts a serving thread when it wakes.
+    crate::record_keeper::spawn(logs.clone(), record_source, record_observers)
+        .context("cannot start the router records' keeper")?;
 
     let dispatch = Dispatch {
         domain: config.domain.clone(),

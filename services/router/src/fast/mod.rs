@@ -62,16 +62,18 @@ async fn read_once(stream: &mut TcpStream, buf: &mut Buf) -> Option<std::io::Res
     .await
 }
 
-/// Writes `bytes` to the process by `deadline`: a failed write is H13's cause, a late one H12's.
+/// Writes `bytes` to the process by `deadline` (on the connection's answer timer): a failed
+/// write is H13's cause, a late one H12's.
 async fn write_upstream(
     upstream: &mut TcpStream,
     bytes: &[u8],
+    timer: Pin<&mut Sleep>,
     deadline: tokio::time::Instant,
 ) -> Result<(), RouterError> {
-    match tokio::time::timeout_at(deadline, upstream.write_all(bytes)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(RouterError::ConnectionClosed),
-        Err(_) => Err(RouterError::Timeout),
+    match before(timer, deadline, upstream.write_all(bytes)).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(RouterError::ConnectionClosed),
+        None => Err(RouterError::Timeout),
     }
 }
 
@@ -285,7 +287,7 @@ impl Proxy {
         let mut out = std::mem::take(&mut request.upstream_head);
         out.extend_from_slice(&buf.filled()[request.head_len..request.head_len + in_buf]);
         let replayable = request.body_len == 0 && reused;
-        match write_upstream(&mut upstream, &out, deadline).await {
+        match write_upstream(&mut upstream, &out, answer_timer.as_mut(), deadline).await {
             Ok(()) => {}
             Err(RouterError::ConnectionClosed) if replayable => return Step::Fallback(buf),
             Err(error) => return self.fail_fast(client, error, &request.facts).await,
@@ -313,7 +315,10 @@ impl Proxy {
                     Ok(n) => n,
                 };
                 buf.advance(n);
-                if let Err(error) = write_upstream(&mut upstream, buf.filled(), deadline).await {
+                let timer = answer_timer.as_mut();
+                if let Err(error) =
+                    write_upstream(&mut upstream, buf.filled(), timer, deadline).await
+                {
                     return self.fail_fast(client, error, &request.facts).await;
                 }
                 buf.clear();
