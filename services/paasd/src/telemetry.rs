@@ -211,44 +211,34 @@ mod tests {
             "syslog+tcp://127.0.0.1:{}",
             listener.local_addr().unwrap().port()
         )];
-        let drains = &telemetry.drains;
-        let wait = Duration::from_secs(5);
+        let (drains, logs, url, listener) = (&telemetry.drains, &logs, &url, &listener);
+        // As `drains:add` does, then a line logged at once: it must reach the drain.
+        let add_then_log = |message: &'static str| async move {
+            let wait = Duration::from_secs(5);
+            assert!(
+                drains
+                    .set_followed("shop", DrainClass::Log, &url, wait)
+                    .await
+            );
+            let line = LogEntry::now(Source::App, Some("web.1"), message);
+            logs.append("shop", line).unwrap();
+            receive(listener, message).await;
+        };
 
         // The first drain of all: the forwarder starts following the feed.
-        assert!(
-            drains
-                .set_followed("shop", DrainClass::Log, &url, wait)
-                .await
-        );
-        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "first"))
-            .unwrap();
-        receive(&listener, "first").await;
+        add_then_log("first").await;
 
         // The last drain removed and one added at once: the forwarder's old subscription
         // is ending, and the add waits for the next.
         drains.set("shop", DrainClass::Log, &[]);
-        assert!(
-            drains
-                .set_followed("shop", DrainClass::Log, &url, wait)
-                .await
-        );
-        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "second"))
-            .unwrap();
-        receive(&listener, "second").await;
+        add_then_log("second").await;
 
         // The last drain removed, and the forwarder lets the feed go before the next add.
         drains.set("shop", DrainClass::Log, &[]);
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        assert!(
-            drains
-                .set_followed("shop", DrainClass::Log, &url, wait)
-                .await
-        );
-        logs.append("shop", LogEntry::now(Source::App, Some("web.1"), "third"))
-            .unwrap();
-        receive(&listener, "third").await;
+        add_then_log("third").await;
     }
 
     #[tokio::test]
