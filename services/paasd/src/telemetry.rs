@@ -217,7 +217,7 @@ mod tests {
             let wait = Duration::from_secs(5);
             assert!(
                 drains
-                    .set_followed("shop", DrainClass::Log, &url, wait)
+                    .set_followed("shop", DrainClass::Log, url, wait)
                     .await
             );
             let line = LogEntry::now(Source::App, Some("web.1"), message);
