@@ -106,6 +106,14 @@ mod tests {
         assert_eq!(policy_of(THREAD_NAME), Some(libc::SCHED_BATCH));
         // And ends once every sink is gone.
         drop(sink);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !keeper.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the keeper never ended"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         keeper.join().unwrap();
     }
 }

@@ -63,14 +63,15 @@ fn next_body(pending: &RecordBatch, max_lines: usize, max_body: usize) -> Body {
         // Writing into a Vec fails only when serializing fails, which a line's plain
         // fields never do; such a line would be skipped like an oversized one.
         let written = serde_json::to_writer(&mut one, &line).is_ok();
-        // `[`, the lines, a comma before each but the first, `]`.
-        let size = one.len() + usize::from(sent > 0) + 2;
-        if !written || size > max_body {
+        // Alone in a body: `[`, the line, `]`.
+        if !written || one.len() + 2 > max_body {
             taken += 1;
             skipped += 1;
             continue;
         }
-        if json.len() + size > max_body {
+        // After what the body holds (from its `[`): a comma unless it is the first, the
+        // line, and the closing `]`.
+        if json.len() + usize::from(sent > 0) + one.len() + 1 > max_body {
             break;
         }
         if sent > 0 {
@@ -85,6 +86,13 @@ fn next_body(pending: &RecordBatch, max_lines: usize, max_body: usize) -> Body {
         json,
         taken,
         skipped,
+    }
+}
+
+/// Says that `skipped` lines, each too large alone for a body, were dropped.
+fn warn_too_large(skipped: usize) {
+    if skipped > 0 {
+        tracing::warn!("{skipped} router records dropped: each alone passes the API's body limit");
     }
 }
 
@@ -117,32 +125,34 @@ pub async fn ship_with(control: String, token: String, mut source: RecordSource,
         tokio::time::sleep(limits.gather).await;
         source.take_into(&mut pending);
         let body = next_body(&pending, limits.max_lines, limits.max_body);
-        if body.skipped > 0 {
-            tracing::warn!(
-                "{} router records dropped: each alone passes the API's body limit",
-                body.skipped
-            );
-        }
-        if body.taken == body.skipped {
-            pending.drop_first(body.taken);
-            continue;
-        }
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body.json)
-            .send()
-            .await;
+        let (taken, skipped) = (body.taken, body.skipped);
+        let sent = if taken == skipped {
+            // Nothing that fits: only lines too large to ever send.
+            None
+        } else {
+            let posted = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.json)
+                .send()
+                .await;
+            Some(posted)
+        };
         match sent {
-            Ok(response) if response.status().is_success() => {
-                pending.drop_first(body.taken);
+            None => {
+                pending.drop_first(taken);
+                warn_too_large(skipped);
+            }
+            Some(Ok(response)) if response.status().is_success() => {
+                pending.drop_first(taken);
+                warn_too_large(skipped);
                 if failing {
                     tracing::info!("router records reach the control plane again");
                     failing = false;
                 }
             }
-            other => {
+            Some(other) => {
                 if !failing {
                     let why = match other {
                         Ok(response) => format!("HTTP {}", response.status()),
@@ -234,6 +244,26 @@ mod tests {
         // Fewer lines than the cap: all of them.
         let body = next_body(&batch(3, 10), 2_000, Limits::DEFAULT.max_body);
         assert_eq!(parse(&body.json).len(), 3);
+    }
+
+    #[test]
+    fn a_line_that_just_fits_alone_is_sent_and_one_byte_more_is_skipped() {
+        let pending = batch(2, 100);
+        let first = pending.lines().next().unwrap();
+        let size = serde_json::to_vec(&first).unwrap().len();
+        // `[` + the line + `]` is exactly the limit: sent, alone.
+        let body = next_body(&pending, 2_000, size + 2);
+        assert_eq!((body.taken, body.skipped), (1, 0));
+        assert_eq!(body.json.len(), size + 2);
+        assert_eq!(parse(&body.json).len(), 1);
+        // One byte less: neither line fits, both are skipped.
+        let body = next_body(&pending, 2_000, size + 1);
+        assert_eq!((body.taken, body.skipped), (2, 2));
+        // Room for both, but for the comma: the second waits for the next body.
+        let body = next_body(&pending, 2_000, 2 * size + 2);
+        assert_eq!((body.taken, body.skipped), (1, 0));
+        let body = next_body(&pending, 2_000, 2 * size + 3);
+        assert_eq!((body.taken, body.skipped), (2, 0));
     }
 
     #[test]

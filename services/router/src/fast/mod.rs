@@ -247,7 +247,7 @@ impl Proxy {
     }
 
     /// Sends `request` to its process and relays the answer; `answer_timer`, the connection's,
-    /// bounds the wait for the answer's head.
+    /// bounds the writes to the process and the wait for the answer's head.
     async fn forward(
         &self,
         client: &mut TcpStream,

@@ -7,9 +7,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
+use tokio::task::coop;
 use tokio::time::{Instant, Sleep};
 
-/// A timer for a connection to keep, not yet set (nothing is registered until it is awaited).
+/// A timer for a connection to keep, not yet set (registered once `before` first moves or
+/// polls it).
 pub(super) fn kept_timer() -> Sleep {
     tokio::time::sleep_until(Instant::now())
 }
@@ -25,8 +27,15 @@ pub(super) async fn before<F: Future>(
     }
     let mut work = std::pin::pin!(work);
     std::future::poll_fn(move |cx| {
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
+        }
+        if had_budget && !coop::has_budget_remaining() {
+            // The work spent the task's budget: the timer is looked at all the same (as
+            // tokio's `Timeout` does), or work that always spends it would never time out.
+            let mut unbudgeted = coop::unconstrained(timer.as_mut());
+            return Pin::new(&mut unbudgeted).poll(cx).map(|()| None);
         }
         timer.as_mut().poll(cx).map(|()| None)
     })
@@ -56,6 +65,24 @@ mod tests {
         let never = std::future::pending::<()>();
         assert_eq!(before(timer.as_mut(), deadline, never).await, None);
         assert_eq!(Instant::now(), deadline);
+    }
+
+    #[tokio::test]
+    async fn the_deadline_passes_even_when_the_work_spends_the_whole_budget() {
+        let mut timer = std::pin::pin!(kept_timer());
+        // Always ready to go on, never done: it spends the task's budget on every poll.
+        let spinning = async {
+            loop {
+                tokio::task::coop::consume_budget().await;
+            }
+        };
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            before(timer.as_mut(), deadline, spinning),
+        )
+        .await;
+        assert_eq!(outcome.ok(), Some(None), "the deadline was never noticed");
     }
 
     #[tokio::test(start_paused = true)]
