@@ -198,19 +198,29 @@ mod tests {
         }
     }
 
-    // One thread: nothing but this test's awaits lets the forwarder run, so a line logged
-    // right after an add is lost unless the add waited for the forwarder to follow.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_line_logged_once_a_drain_is_added_reaches_it() {
+    /// A log keeper with its forwarder running, and a syslog drain's listener and URL.
+    async fn forwarding() -> (
+        tempfile::TempDir,
+        LogKeeper,
+        Telemetry,
+        TcpListener,
+        Vec<String>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
         let telemetry = Telemetry::default();
         spawn_forwarder(logs.clone(), telemetry.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = vec![format!(
-            "syslog+tcp://127.0.0.1:{}",
-            listener.local_addr().unwrap().port()
-        )];
+        let port = listener.local_addr().unwrap().port();
+        let url = vec![format!("syslog+tcp://127.0.0.1:{port}")];
+        (dir, logs, telemetry, listener, url)
+    }
+
+    // One thread: nothing but this test's awaits lets the forwarder run, so a line logged
+    // right after an add is lost unless the add waited for the forwarder to follow.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_line_logged_once_a_drain_is_added_reaches_it() {
+        let (_dir, logs, telemetry, listener, url) = forwarding().await;
         let (drains, logs, url, listener) = (&telemetry.drains, &logs, &url, &listener);
         // As `drains:add` does, then a line logged at once: it must reach the drain.
         let add_then_log = |message: &'static str| async move {
@@ -247,15 +257,7 @@ mod tests {
     // reliably; see `forward_lines`.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lines_logged_after_adds_racing_with_removals_reach_the_drain() {
-        let dir = tempfile::tempdir().unwrap();
-        let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
-        let telemetry = Telemetry::default();
-        spawn_forwarder(logs.clone(), telemetry.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = vec![format!(
-            "syslog+tcp://127.0.0.1:{}",
-            listener.local_addr().unwrap().port()
-        )];
+        let (_dir, logs, telemetry, listener, url) = forwarding().await;
         let drains = &telemetry.drains;
         for n in 0..50 {
             drains.set("shop", DrainClass::Log, &[]);
