@@ -6,9 +6,11 @@
 //! The serving thread writes the line itself, into a buffer of its own (`RecordSink` made
 //! `for_thread`): no string of the request leaves its thread, and handing a record over is
 //! an uncontended lock and a copy, with no channel operation and no wake-up per request. The
-//! reader (`RecordSource`) takes every thread's buffer at once, swapping in an empty one. A
-//! buffer that is full (the reader fell behind) drops records and counts them. Batches
-//! serialize, so a separate router (`paasd router`) can ship them to the control plane.
+//! reader (`RecordSource`) takes every thread's buffer at once, swapping in an empty one, and
+//! puts what it took in the order the requests came (one thread's buffer is in that order; a
+//! take from several is not). A buffer that is full (the reader fell behind) drops records
+//! and counts them. Batches serialize, so a separate router (`paasd router`) can ship them
+//! to the control plane.
 
 use crate::pages::RouterError;
 use std::fmt;
@@ -284,6 +286,35 @@ impl RecordBatch {
         other.clear();
     }
 
+    /// Puts the records in the order the router took their requests (stable for equal
+    /// times). Each buffer is in that order already; a batch gathered from several serving
+    /// threads' buffers is not, and an app's log must not show a later request first.
+    fn sort_by_time(&mut self) {
+        if self.slots.is_sorted_by_key(|slot| slot.at_micros) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.slots.len()).collect();
+        order.sort_by_key(|&i| self.slots[i].at_micros);
+        let mut sorted = RecordBatch {
+            text: String::with_capacity(self.text.len()),
+            slots: Vec::with_capacity(self.slots.len()),
+        };
+        for i in order {
+            let start = i
+                .checked_sub(1)
+                .map_or(0, |before| self.slots[before].line_end);
+            let slot = self.slots[i];
+            let offset = sorted.text.len();
+            sorted.text.push_str(&self.text[start..slot.line_end]);
+            sorted.slots.push(Slot {
+                app_end: slot.app_end - start + offset,
+                line_end: sorted.text.len(),
+                ..slot
+            });
+        }
+        *self = sorted;
+    }
+
     /// Forgets the oldest `n` records.
     pub fn drop_first(&mut self, n: usize) {
         let n = n.min(self.slots.len());
@@ -452,7 +483,8 @@ impl RecordSource {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Moves every record offered so far into `out`, after what it holds.
+    /// Moves every record offered so far into `out`, after what it holds, the whole in the
+    /// order the router took the requests.
     pub fn take_into(&self, out: &mut RecordBatch) {
         let mut buffers = lock(&self.shared.buffers);
         for buffer in buffers.iter() {
@@ -469,6 +501,8 @@ impl RecordSource {
         }
         // A buffer no sink holds any more is empty now: forget it.
         buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
+        drop(buffers);
+        out.sort_by_time();
     }
 
     /// Waits for records and moves them into `out`; `false` once every sink is gone and
@@ -641,6 +675,60 @@ mod tests {
         assert_eq!(batch.len(), 1);
         batch.clear();
         assert!(!source.next_into(&mut batch).await);
+    }
+
+    #[test]
+    fn records_from_several_threads_are_read_in_the_order_their_requests_came() {
+        let (first_thread, source) = record_channel(100);
+        let second_thread = first_thread.for_thread();
+        let at = |micros: u64| UNIX_EPOCH + Duration::from_micros(1_795_533_226_000_000 + micros);
+        // Requests 0..6 came one after another, alternating threads; the first thread's
+        // buffer is read first.
+        let paths = ["/0", "/1", "/2", "/3", "/4", "/5"];
+        for (i, path) in paths.iter().enumerate() {
+            let sink = if i % 2 == 0 {
+                &second_thread
+            } else {
+                &first_thread
+            };
+            sink.offer(&RequestRecord {
+                path,
+                at: at(i as u64),
+                // Lines of different lengths, so each must be moved whole.
+                request_id: &"r".repeat(i + 1),
+                ..record()
+            });
+        }
+        // Two at the same microsecond keep the order of their buffers.
+        first_thread.offer(&RequestRecord {
+            app: "tie-first",
+            at: at(9),
+            ..record()
+        });
+        second_thread.offer(&RequestRecord {
+            app: "tie-second",
+            at: at(9),
+            ..record()
+        });
+        let mut batch = RecordBatch::default();
+        source.take_into(&mut batch);
+        let lines: Vec<RouterLine<'_>> = batch.lines().collect();
+        for (i, line) in lines[..6].iter().enumerate() {
+            assert_eq!(line.app, "shop");
+            assert!(
+                line.line.contains(&format!("path=\"/{i}\"")),
+                "{i}: {}",
+                line.line
+            );
+            let id = format!(" request_id={} ", "r".repeat(i + 1));
+            assert!(line.line.contains(&id), "{i}: {}", line.line);
+        }
+        assert_eq!((lines[6].app, lines[7].app), ("tie-first", "tie-second"));
+        // Still whole after dropping the oldest, as a shipper does.
+        batch.drop_first(5);
+        let left: Vec<&str> = batch.lines().map(|l| l.app).collect();
+        assert_eq!(left, ["shop", "tie-first", "tie-second"]);
+        assert!(batch.lines().next().unwrap().line.contains("path=\"/5\""));
     }
 
     #[tokio::test]
