@@ -254,6 +254,42 @@ fn one_log_keeps_every_source_in_order_through_a_redeploy_and_a_paasd_restart() 
 }
 
 #[test]
+fn the_router_lines_of_requests_answered_before_paasd_stops_are_kept() {
+    let mut paasd = Paasd::start();
+    let user = User::admin(&paasd);
+    let (repo, app) = user.deploy_sample("python-stdlib", "stop");
+    // Fifty requests on one connection, then at once the stop an operator sends: the last
+    // lines are still in the router's buffers, waiting for the keeper's next take.
+    let urls: Vec<String> = (0..50)
+        .map(|i| format!("{}/before-stop-{i}", paasd.url()))
+        .collect();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-w", "\ncode=%{http_code}\n", "-H"])
+        .arg(format!("Host: {app}.localhost"))
+        .args(&urls)
+        .output()
+        .expect("curl");
+    let answered = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| *l == "code=200")
+        .count();
+    assert_eq!(answered, 50);
+    paasd.terminate();
+    assert!(paasd.log().contains("paasd stopping"), "{}", paasd.log());
+    paasd.start_again();
+    let lines = logs(&user, &repo, &["-n", "1000", "-s", "router"]);
+    for i in 0..50 {
+        let path = format!("path=\"/before-stop-{i}\"");
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(&path)).count(),
+            1,
+            "the router line of /before-stop-{i}:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+#[test]
 fn logs_tail_shows_a_line_the_app_prints_within_a_second() {
     let paasd = Paasd::start();
     let user = User::admin(&paasd);

@@ -114,6 +114,12 @@ impl Paasd {
     /// Kills paasd with SIGKILL and starts it again on the same data directory and port.
     pub fn restart(&mut self) {
         self.kill();
+        self.start_again();
+    }
+
+    /// Starts paasd again on the same data directory and port, once it has ended (`kill`,
+    /// `terminate`).
+    pub fn start_again(&mut self) {
         let previous = self.instance.clone();
         let (child, log) = spawn_paasd(&self.options, self.data.path(), &self.host, self.port);
         self.child = child;
@@ -177,6 +183,27 @@ impl Paasd {
     /// Everything paasd printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops paasd as an operator does (SIGTERM) and waits until it has ended, 20 s at most.
+    pub fn terminate(&mut self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "could not send SIGTERM to paasd");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "paasd did not end after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Stops paasd (SIGKILL) without cleaning up its containers.

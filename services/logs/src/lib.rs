@@ -19,7 +19,7 @@ mod swarm_tasks;
 
 pub use builds::{BuildOutput, MAX_BUILD_OUTPUTS, MAX_BUILD_OUTPUT_BYTES};
 pub use entry::{Filter, LogEntry, Source, UnknownSource};
-pub use records::{keep_router_records, RecordObserver};
+pub use records::{keep_router_records, keep_router_records_until, RecordObserver};
 pub use supervisor::Supervisor;
 pub use swarm_tasks::{BoxFuture, SwarmTasks};
 

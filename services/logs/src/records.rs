@@ -6,6 +6,7 @@
 
 use crate::LogKeeper;
 use paas_router::{RecordBatch, RecordSource, RouterLine};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,34 +27,53 @@ pub trait RecordObserver: Send + Sync {
 /// task fell behind) are reported in paasd's own log at most once a minute.
 pub async fn keep_router_records(
     logs: LogKeeper,
-    mut source: RecordSource,
+    source: RecordSource,
     observers: Vec<Arc<dyn RecordObserver>>,
 ) {
+    keep_router_records_until(logs, source, observers, std::future::pending()).await;
+}
+
+/// `keep_router_records`, which also ends once `stop` completes: it then writes every record
+/// offered so far (those of every request answered before) without waiting out its pause.
+pub async fn keep_router_records_until(
+    logs: LogKeeper,
+    mut source: RecordSource,
+    observers: Vec<Arc<dyn RecordObserver>>,
+    stop: impl Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut stopping = false;
     let mut reported_drops = 0;
     let mut last_report = tokio::time::Instant::now();
     let mut batch = RecordBatch::default();
-    while source.next_into(&mut batch).await {
-        // One write per app instead of one per request.
-        let mut per_app: Vec<(&str, Vec<RouterLine<'_>>)> = Vec::new();
-        for line in batch.lines() {
-            match per_app.iter_mut().find(|(app, _)| *app == line.app) {
-                Some((_, lines)) => lines.push(line),
-                None => {
-                    // Sized for the whole batch: most batches are one app's.
-                    let mut lines = Vec::with_capacity(batch.len());
-                    lines.push(line);
-                    per_app.push((line.app, lines));
+    loop {
+        if stopping {
+            source.take_into(&mut batch);
+        } else {
+            tokio::select! {
+                biased;
+                () = &mut stop => {
+                    stopping = true;
+                    source.take_into(&mut batch);
+                }
+                more = source.next_into(&mut batch) => {
+                    if !more {
+                        return;
+                    }
                 }
             }
         }
-        for (app, lines) in per_app {
-            logs.record_router_lines(app, lines);
-        }
-        for observer in &observers {
-            observer.observe(&batch);
-        }
+        keep(&logs, &batch, &observers);
         batch.clear();
-        tokio::time::sleep(PAUSE).await;
+        if stopping {
+            return;
+        }
+        tokio::select! {
+            biased;
+            // What came meanwhile is taken at the top of the loop, then the keeper ends.
+            () = &mut stop => stopping = true,
+            () = tokio::time::sleep(PAUSE) => {}
+        }
         if last_report.elapsed() >= Duration::from_secs(60) {
             let dropped = source.dropped();
             if dropped > reported_drops {
@@ -65,6 +85,32 @@ pub async fn keep_router_records(
             }
             last_report = tokio::time::Instant::now();
         }
+    }
+}
+
+/// Writes `batch`'s lines to their apps' logs, then hands it to every observer.
+fn keep(logs: &LogKeeper, batch: &RecordBatch, observers: &[Arc<dyn RecordObserver>]) {
+    if batch.is_empty() {
+        return;
+    }
+    // One write per app instead of one per request.
+    let mut per_app: Vec<(&str, Vec<RouterLine<'_>>)> = Vec::new();
+    for line in batch.lines() {
+        match per_app.iter_mut().find(|(app, _)| *app == line.app) {
+            Some((_, lines)) => lines.push(line),
+            None => {
+                // Sized for the whole batch: most batches are one app's.
+                let mut lines = Vec::with_capacity(batch.len());
+                lines.push(line);
+                per_app.push((line.app, lines));
+            }
+        }
+    }
+    for (app, lines) in per_app {
+        logs.record_router_lines(app, lines);
+    }
+    for observer in observers {
+        observer.observe(batch);
     }
 }
 
@@ -127,6 +173,42 @@ mod tests {
             "2026-11-24T15:13:46.677020+00:00 router: at=info method=GET path=\"/\" host=shop.example.com request_id=abc fwd=\"10.0.0.1\" dyno=web.1 connect=0ms service=3ms status=200 bytes=5"
         );
         assert_eq!(logs.last("blog", 10, &Filter::default()).unwrap().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_writes_what_came_during_the_pause_at_once_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogKeeper::open(dir.path(), 1 << 20).unwrap();
+        let (sink, source) = paas_router::record_channel(16);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let task = tokio::spawn(keep_router_records_until(
+            logs.clone(),
+            source,
+            vec![count.clone()],
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        sink.offer(&record("shop"));
+        while count.0.load(Ordering::Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // The keeper took the first record and pauses; two more come, then the stop.
+        let paused_at = tokio::time::Instant::now();
+        sink.offer(&record("shop"));
+        sink.for_thread().offer(&record("blog"));
+        stop.send(()).unwrap();
+        task.await.unwrap();
+        assert!(
+            paused_at.elapsed() < PAUSE,
+            "the keeper waited out its pause"
+        );
+        assert_eq!(logs.last("shop", 10, &Filter::default()).unwrap().len(), 2);
+        assert_eq!(logs.last("blog", 10, &Filter::default()).unwrap().len(), 1);
+        assert_eq!(count.0.load(Ordering::Relaxed), 3);
+        // The router is still there: it was the stop that ended the keeper.
+        drop(sink);
     }
 
     #[tokio::test]

@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long paasd waits, when it stops, for the router records' keeper to write what is left.
+const RECORD_KEEPER_FINISH: Duration = Duration::from_secs(3);
+
 /// Router records waiting for the log keeper; beyond this the router drops (and counts) them.
 const ROUTER_RECORD_BACKLOG: usize = 16_384;
 
@@ -221,7 +224,7 @@ pub async fn run() -> anyhow::Result<()> {
     .await
     .context("cannot start the log drains and metrics")?;
     // On a thread of its own, which never preempts a serving thread when it wakes.
-    crate::record_keeper::spawn(logs.clone(), record_source, record_observers)
+    let record_keeper = crate::record_keeper::spawn(logs.clone(), record_source, record_observers)
         .context("cannot start the router records' keeper")?;
 
     let dispatch = Dispatch {
@@ -240,9 +243,19 @@ pub async fn run() -> anyhow::Result<()> {
         config.domain,
         local.port()
     );
-    tokio::select! {
-        result = front_door::threads::serve(listeners, dispatch, front_door) => result.context("HTTP server stopped")?,
-        _ = shutdown_signal() => eprintln!("-----> paasd stopping; app processes keep running"),
+    let served = tokio::select! {
+        result = front_door::threads::serve(listeners, dispatch, front_door) => Some(result),
+        _ = shutdown_signal() => None,
+    };
+    if served.is_none() {
+        eprintln!("-----> paasd stopping; app processes keep running");
+    }
+    // The router lines of the requests answered so far reach their apps' logs before exit.
+    if !record_keeper.finish(RECORD_KEEPER_FINISH).await {
+        tracing::warn!("the router records' keeper did not finish in time: the last router lines may be missing");
+    }
+    if let Some(result) = served {
+        result.context("HTTP server stopped")?;
     }
     Ok(())
 }
