@@ -401,7 +401,7 @@ fn a_running_build_is_followed_live_and_its_failure_is_kept() {
 }
 
 #[test]
-fn a_separate_routers_requests_reach_the_app_log_and_metrics() {
+fn a_separate_routers_requests_reach_the_app_log_and_metrics_even_as_it_stops() {
     let paasd = Paasd::start();
     let user = User::admin(&paasd);
     let (repo, app) = user.deploy_sample("python-stdlib", "sep");
@@ -464,8 +464,43 @@ fn a_separate_routers_requests_reach_the_app_log_and_metrics() {
         Duration::from_secs(10),
         || answered() >= before + 5,
     );
-    let _ = router.kill();
-    let _ = router.wait();
+    // Stopped by an operator (SIGTERM) right after a burst of requests, the router ships
+    // what it still holds (the shipper gathers for 100 ms) before it ends.
+    let burst: Vec<String> = (0..50)
+        .map(|i| format!("http://127.0.0.1:{port}/before-the-router-stops-{i}"))
+        .collect();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-w", "\ncode=%{http_code}\n", "-H"])
+        .arg(format!("Host: {app}.localhost"))
+        .args(&burst)
+        .output()
+        .expect("curl");
+    let codes = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(codes.lines().filter(|l| *l == "code=200").count(), 50);
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &router.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while router.try_wait().expect("the router's status").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the router did not end after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for(
+        "the burst's lines in the app log",
+        Duration::from_secs(10),
+        || {
+            let lines = logs(&user, &repo, &["-n", "1000", "-s", "router"]);
+            (0..50).all(|i| {
+                let path = format!("path=\"/before-the-router-stops-{i}\"");
+                lines.iter().filter(|l| l.contains(&path)).count() == 1
+            })
+        },
+    );
 }
 
 #[test]

@@ -77,10 +77,16 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     ));
     // Its request records go to the control plane, which keeps them in the apps' logs.
     let (record_sink, record_source) = paas_router::record_channel(crate::router_records::BACKLOG);
-    tokio::spawn(crate::router_records::ship(
+    let (stop_shipping, shipping_stopped) = tokio::sync::oneshot::channel::<()>();
+    let shipper = tokio::spawn(crate::router_records::ship(
         control.clone(),
         token,
         record_source,
+        async {
+            if shipping_stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        },
     ));
 
     let listen_addr = tokio::net::lookup_host(&options.listen)
@@ -112,9 +118,27 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         api_runtime: Some(tokio::runtime::Handle::current()),
     };
     eprintln!("-----> paasd router ready on http://{local} (control plane {control})");
-    crate::front_door::threads::serve(listeners, dispatch, front_door).await?;
+    let served = tokio::select! {
+        result = crate::front_door::threads::serve(listeners, dispatch, front_door) => Some(result),
+        () = crate::serve::shutdown_signal() => None,
+    };
+    if served.is_none() {
+        eprintln!("-----> paasd router stopping");
+    }
+    // The records of the requests answered so far go to the control plane before exit.
+    let _ = stop_shipping.send(());
+    if tokio::time::timeout(SHIPPER_FINISH, shipper).await.is_err() {
+        tracing::warn!("the router records' shipper did not finish in time");
+    }
+    if let Some(result) = served {
+        result?;
+    }
     Ok(())
 }
+
+/// How long the router waits, when it stops, for its last records to be shipped (the
+/// shipper's own bound, `Limits::final_flush`, and a request under way).
+const SHIPPER_FINISH: Duration = Duration::from_secs(5);
 
 /// Reads tables from the control plane forever; while it cannot, the last one keeps serving.
 async fn follow_control_plane(

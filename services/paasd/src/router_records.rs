@@ -3,9 +3,12 @@
 //! logs. Records are gathered for up to 100 ms and sent in batches cut both by lines and by
 //! bytes (a body never passes the API's limit, however long the paths); while the control
 //! plane cannot be reached they wait (at most `Limits::max_pending`, the oldest dropped and
-//! counted), so the router itself never waits for any of this.
+//! counted), so the router itself never waits for any of this. When the router stops, what
+//! is left is shipped at once.
 
 use paas_router::{RecordBatch, RecordSource};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// Records a serving thread may hold before the shipper reads them (beyond: dropped, counted).
@@ -24,6 +27,8 @@ pub struct Limits {
     pub gather: Duration,
     /// How long a refused or failed batch waits before it is sent again.
     pub retry: Duration,
+    /// When the router stops: how long what is left may take to ship.
+    pub final_flush: Duration,
 }
 
 impl Limits {
@@ -34,6 +39,7 @@ impl Limits {
         max_pending: 50_000,
         gather: Duration::from_millis(100),
         retry: Duration::from_secs(1),
+        final_flush: Duration::from_secs(3),
     };
 }
 
@@ -96,13 +102,53 @@ fn warn_too_large(skipped: usize) {
     }
 }
 
-/// Ships records from `source` to `control` until the router stops.
-pub async fn ship(control: String, token: String, source: RecordSource) {
-    ship_with(control, token, source, Limits::DEFAULT).await
+/// Ships records from `source` to `control` until the router stops, or until `stop`
+/// completes: then what is left is sent at once (`Limits::final_flush` at most).
+pub async fn ship(
+    control: String,
+    token: String,
+    source: RecordSource,
+    stop: impl Future<Output = ()>,
+) {
+    ship_with(control, token, source, Limits::DEFAULT, stop).await
+}
+
+/// `work`, unless `stop` completes first (`None`). `stop` must not be polled once it has.
+async fn unless_stopped<T>(
+    stop: &mut Pin<&mut impl Future<Output = ()>>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = stop.as_mut() => None,
+        out = work => Some(out),
+    }
+}
+
+/// One request to the control plane with `body`.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(url)
+        .bearer_auth(token)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
 }
 
 /// `ship`, with the limits given.
-pub async fn ship_with(control: String, token: String, mut source: RecordSource, limits: Limits) {
+pub async fn ship_with(
+    control: String,
+    token: String,
+    mut source: RecordSource,
+    limits: Limits,
+    stop: impl Future<Output = ()>,
+) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -113,16 +159,28 @@ pub async fn ship_with(control: String, token: String, mut source: RecordSource,
             return;
         }
     };
+    let mut stop = std::pin::pin!(stop);
     let url = format!("{control}/api/router/records");
     let mut pending = RecordBatch::default();
     let mut dropped: u64 = 0;
     let mut failing = false;
+    // Each wait ends early when the stop comes; a request under way is let finish, so a
+    // body is never both delivered and kept to send again.
     loop {
-        if pending.is_empty() && !source.next_into(&mut pending).await {
-            return;
+        if pending.is_empty() {
+            match unless_stopped(&mut stop, source.next_into(&mut pending)).await {
+                Some(true) => {}
+                Some(false) => return,
+                None => break,
+            }
         }
         // Gather without taking meanwhile, so the router's threads wake no one.
-        tokio::time::sleep(limits.gather).await;
+        if unless_stopped(&mut stop, tokio::time::sleep(limits.gather))
+            .await
+            .is_none()
+        {
+            break;
+        }
         source.take_into(&mut pending);
         let body = next_body(&pending, limits.max_lines, limits.max_body);
         let (taken, skipped) = (body.taken, body.skipped);
@@ -130,14 +188,7 @@ pub async fn ship_with(control: String, token: String, mut source: RecordSource,
             // Nothing that fits: only lines too large to ever send.
             None
         } else {
-            let posted = client
-                .post(&url)
-                .bearer_auth(&token)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.json)
-                .send()
-                .await;
-            Some(posted)
+            Some(post(&client, &url, &token, body.json).await)
         };
         match sent {
             None => {
@@ -162,8 +213,11 @@ pub async fn ship_with(control: String, token: String, mut source: RecordSource,
                     failing = true;
                 }
                 // Keep taking meanwhile (bounded), so the router's buffers never fill.
-                tokio::time::sleep(limits.retry).await;
+                let waited = unless_stopped(&mut stop, tokio::time::sleep(limits.retry)).await;
                 source.take_into(&mut pending);
+                if waited.is_none() {
+                    break;
+                }
             }
         }
         let over = pending.len().saturating_sub(limits.max_pending);
@@ -176,6 +230,29 @@ pub async fn ship_with(control: String, token: String, mut source: RecordSource,
                 tracing::warn!("{dropped} router records dropped while the control plane was away");
             }
         }
+    }
+    // Stopping: everything offered so far, in as many bodies as it takes, each tried once.
+    source.take_into(&mut pending);
+    let flush = async {
+        while !pending.is_empty() {
+            let body = next_body(&pending, limits.max_lines, limits.max_body);
+            let (taken, skipped) = (body.taken, body.skipped);
+            if taken > skipped {
+                match post(&client, &url, &token, body.json).await {
+                    Ok(response) if response.status().is_success() => {}
+                    _ => return,
+                }
+            }
+            pending.drop_first(taken);
+            warn_too_large(skipped);
+        }
+    };
+    let _ = tokio::time::timeout(limits.final_flush, flush).await;
+    if !pending.is_empty() {
+        tracing::warn!(
+            "{} router records not shipped: the control plane did not take them as the router stopped",
+            pending.len()
+        );
     }
 }
 
@@ -345,7 +422,13 @@ mod tests {
             sink.offer_line(&line);
         }
         drop(sink);
-        let shipped = ship_with(control, "secret".into(), source, fast(Limits::DEFAULT));
+        let shipped = ship_with(
+            control,
+            "secret".into(),
+            source,
+            fast(Limits::DEFAULT),
+            std::future::pending(),
+        );
         tokio::time::timeout(Duration::from_secs(60), shipped)
             .await
             .expect("every line shipped, and the shipper ended");
@@ -369,7 +452,13 @@ mod tests {
             max_pending: 100,
             ..Limits::DEFAULT
         });
-        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits));
+        let shipper = tokio::spawn(ship_with(
+            control,
+            "secret".into(),
+            source,
+            limits,
+            std::future::pending(),
+        ));
         // Refused twice: the shipper has taken every line and dropped the oldest.
         wait_for("two refusals", || *receiver.refused.lock().unwrap() >= 2).await;
         receiver.refuse.store(false, Ordering::SeqCst);
@@ -396,9 +485,72 @@ mod tests {
                 "secret".into(),
                 source,
                 Limits::DEFAULT,
+                std::future::pending(),
             ),
         )
         .await
         .expect("the shipper ends once every sink is gone");
+    }
+
+    #[tokio::test]
+    async fn a_stop_ships_what_is_left_at_once_and_ends() {
+        let receiver = Receiver::default();
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        // Lines wait a minute to be gathered, or retry a minute after a refusal.
+        let limits = Limits {
+            gather: Duration::from_secs(60),
+            retry: Duration::from_secs(60),
+            max_lines: 100,
+            ..Limits::DEFAULT
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits, async {
+            let _ = stopped.await;
+        }));
+        let offered = batch(250, 10);
+        for line in offered.lines() {
+            sink.offer_line(&line);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(receiver.lines.lock().unwrap().is_empty());
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), shipper)
+            .await
+            .expect("the shipper ends at once")
+            .unwrap();
+        let lines = receiver.lines.lock().unwrap();
+        let expected: Vec<&str> = offered.lines().map(|l| l.line).collect();
+        assert_eq!(*lines, expected, "every line, in three bodies, in order");
+        // The router was still there: the stop ended the shipper.
+        drop(sink);
+    }
+
+    #[tokio::test]
+    async fn a_stop_while_the_control_plane_refuses_ends_without_waiting_to_retry() {
+        let receiver = Receiver::default();
+        receiver.refuse.store(true, Ordering::SeqCst);
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        let limits = Limits {
+            retry: Duration::from_secs(60),
+            final_flush: Duration::from_millis(200),
+            ..fast(Limits::DEFAULT)
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits, async {
+            let _ = stopped.await;
+        }));
+        for line in batch(10, 10).lines() {
+            sink.offer_line(&line);
+        }
+        wait_for("a refusal", || *receiver.refused.lock().unwrap() >= 1).await;
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), shipper)
+            .await
+            .expect("the shipper ends though nothing is taken")
+            .unwrap();
+        assert!(receiver.lines.lock().unwrap().is_empty());
+        drop(sink);
     }
 }
