@@ -45,6 +45,33 @@ while True:
 
 /// Every `word <container> <n>` line of `lines`, per container, in log order; panics on a
 /// line seen twice.
+/// Fetches `<base>/<name>-0` .. `<name>-<n-1>` from `app` one after another on one
+/// connection (a single curl), each answered 200.
+fn burst(base: &str, app: &str, name: &str, n: usize) {
+    let urls: Vec<String> = (0..n).map(|i| format!("{base}/{name}-{i}")).collect();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-w", "\ncode=%{http_code}\n", "-H"])
+        .arg(format!("Host: {app}.localhost"))
+        .args(&urls)
+        .output()
+        .expect("curl");
+    let answered = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| *l == "code=200")
+        .count();
+    assert_eq!(answered, n, "requests of the burst answered 200");
+}
+
+/// The paths of `burst(.., name, n)` whose router line is not in `lines` exactly once.
+fn burst_lines_not_once(lines: &[String], name: &str, n: usize) -> Vec<usize> {
+    (0..n)
+        .filter(|i| {
+            let path = format!("path=\"/{name}-{i}\"");
+            lines.iter().filter(|l| l.contains(&path)).count() != 1
+        })
+        .collect()
+}
+
 fn counts(lines: &[String], word: &str) -> BTreeMap<String, Vec<u64>> {
     let mut seen = HashSet::new();
     let mut per_container: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -260,33 +287,13 @@ fn the_router_lines_of_requests_answered_before_paasd_stops_are_kept() {
     let (repo, app) = user.deploy_sample("python-stdlib", "stop");
     // Fifty requests on one connection, then at once the stop an operator sends: the last
     // lines are still in the router's buffers, waiting for the keeper's next take.
-    let urls: Vec<String> = (0..50)
-        .map(|i| format!("{}/before-stop-{i}", paasd.url()))
-        .collect();
-    let out = std::process::Command::new("curl")
-        .args(["-s", "-w", "\ncode=%{http_code}\n", "-H"])
-        .arg(format!("Host: {app}.localhost"))
-        .args(&urls)
-        .output()
-        .expect("curl");
-    let answered = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| *l == "code=200")
-        .count();
-    assert_eq!(answered, 50);
+    burst(&paasd.url(), &app, "before-stop", 50);
     paasd.terminate();
     assert!(paasd.log().contains("paasd stopping"), "{}", paasd.log());
     paasd.start_again();
     let lines = logs(&user, &repo, &["-n", "1000", "-s", "router"]);
-    for i in 0..50 {
-        let path = format!("path=\"/before-stop-{i}\"");
-        assert_eq!(
-            lines.iter().filter(|l| l.contains(&path)).count(),
-            1,
-            "the router line of /before-stop-{i}:\n{}",
-            lines.join("\n")
-        );
-    }
+    let missing = burst_lines_not_once(&lines, "before-stop", 50);
+    assert!(missing.is_empty(), "{missing:?}:\n{}", lines.join("\n"));
 }
 
 #[test]
@@ -466,39 +473,18 @@ fn a_separate_routers_requests_reach_the_app_log_and_metrics_even_as_it_stops() 
     );
     // Stopped by an operator (SIGTERM) right after a burst of requests, the router ships
     // what it still holds (the shipper gathers for 100 ms) before it ends.
-    let burst: Vec<String> = (0..50)
-        .map(|i| format!("http://127.0.0.1:{port}/before-the-router-stops-{i}"))
-        .collect();
-    let out = std::process::Command::new("curl")
-        .args(["-s", "-w", "\ncode=%{http_code}\n", "-H"])
-        .arg(format!("Host: {app}.localhost"))
-        .args(&burst)
-        .output()
-        .expect("curl");
-    let codes = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(codes.lines().filter(|l| *l == "code=200").count(), 50);
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &router.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while router.try_wait().expect("the router's status").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the router did not end after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let base = format!("http://127.0.0.1:{port}");
+    burst(&base, &app, "before-the-router-stops", 50);
+    assert!(
+        paas_e2e::terminate(&mut router),
+        "the router did not end after SIGTERM"
+    );
     wait_for(
         "the burst's lines in the app log",
         Duration::from_secs(10),
         || {
             let lines = logs(&user, &repo, &["-n", "1000", "-s", "router"]);
-            (0..50).all(|i| {
-                let path = format!("path=\"/before-the-router-stops-{i}\"");
-                lines.iter().filter(|l| l.contains(&path)).count() == 1
-            })
+            burst_lines_not_once(&lines, "before-the-router-stops", 50).is_empty()
         },
     );
 }

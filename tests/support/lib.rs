@@ -187,22 +187,8 @@ impl Paasd {
 
     /// Stops paasd as an operator does (SIGTERM) and waits until it has ended, 20 s at most.
     pub fn terminate(&mut self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success(), "could not send SIGTERM to paasd");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "paasd did not end after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        if !terminate(&mut self.child) {
+            panic!("paasd did not end after SIGTERM:\n{}", self.log());
         }
     }
 
@@ -263,6 +249,24 @@ impl Paasd {
             &format!("paas-{}/*", self.instance),
         ])
     }
+}
+
+/// Sends `child` SIGTERM, as an operator stops a service; `true` once it has ended, `false`
+/// if it is still running 20 s later.
+pub fn terminate(child: &mut Child) -> bool {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "could not send SIGTERM to {}", child.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 /// Starts a paasd process whose output is collected into the returned log.

@@ -136,9 +136,10 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How long the router waits, when it stops, for its last records to be shipped (the
-/// shipper's own bound, `Limits::final_flush`, and a request under way).
-const SHIPPER_FINISH: Duration = Duration::from_secs(5);
+/// How long the router waits, when it stops, for its last records to be shipped: the
+/// shipper's own bound on everything after the stop (`Limits::final_flush`), and a second.
+const SHIPPER_FINISH: Duration =
+    Duration::from_secs(crate::router_records::Limits::DEFAULT.final_flush.as_secs() + 1);
 
 /// Reads tables from the control plane forever; while it cannot, the last one keeps serving.
 async fn follow_control_plane(

@@ -164,8 +164,11 @@ pub async fn ship_with(
     let mut pending = RecordBatch::default();
     let mut dropped: u64 = 0;
     let mut failing = false;
-    // Each wait ends early when the stop comes; a request under way is let finish, so a
-    // body is never both delivered and kept to send again.
+    // Each wait ends early when the stop comes. A request under way is let finish, so a
+    // body is never both delivered and kept to send again, but only until the stop's
+    // deadline (`final_flush` after it), which bounds everything after the stop.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let stop_deadline = || tokio::time::Instant::now() + limits.final_flush;
     loop {
         if pending.is_empty() {
             match unless_stopped(&mut stop, source.next_into(&mut pending)).await {
@@ -188,7 +191,18 @@ pub async fn ship_with(
             // Nothing that fits: only lines too large to ever send.
             None
         } else {
-            Some(post(&client, &url, &token, body.json).await)
+            let mut request = std::pin::pin!(post(&client, &url, &token, body.json));
+            match unless_stopped(&mut stop, request.as_mut()).await {
+                Some(posted) => Some(posted),
+                None => {
+                    let by = *deadline.insert(stop_deadline());
+                    match tokio::time::timeout_at(by, request).await {
+                        Ok(posted) => Some(posted),
+                        // Past the deadline: what is pending is counted as not shipped.
+                        Err(_) => break,
+                    }
+                }
+            }
         };
         match sent {
             None => {
@@ -212,6 +226,9 @@ pub async fn ship_with(
                     tracing::warn!("cannot ship router records to the control plane: {why}");
                     failing = true;
                 }
+                if deadline.is_some() {
+                    break;
+                }
                 // Keep taking meanwhile (bounded), so the router's buffers never fill.
                 let waited = unless_stopped(&mut stop, tokio::time::sleep(limits.retry)).await;
                 source.take_into(&mut pending);
@@ -219,6 +236,9 @@ pub async fn ship_with(
                     break;
                 }
             }
+        }
+        if deadline.is_some() {
+            break;
         }
         let over = pending.len().saturating_sub(limits.max_pending);
         if over > 0 {
@@ -231,14 +251,28 @@ pub async fn ship_with(
             }
         }
     }
-    // Stopping: everything offered so far, in as many bodies as it takes, each tried once.
+    let by = deadline.unwrap_or_else(stop_deadline);
+    flush_at_stop(&client, &url, &token, source, pending, limits, by).await;
+}
+
+/// When the router stops: everything offered so far, in as many bodies as it takes, each
+/// tried once, until `by`; what is left then is counted in paasd's own log.
+async fn flush_at_stop(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    source: RecordSource,
+    mut pending: RecordBatch,
+    limits: Limits,
+    by: tokio::time::Instant,
+) {
     source.take_into(&mut pending);
     let flush = async {
         while !pending.is_empty() {
             let body = next_body(&pending, limits.max_lines, limits.max_body);
             let (taken, skipped) = (body.taken, body.skipped);
             if taken > skipped {
-                match post(&client, &url, &token, body.json).await {
+                match post(client, url, token, body.json).await {
                     Ok(response) if response.status().is_success() => {}
                     _ => return,
                 }
@@ -247,7 +281,7 @@ pub async fn ship_with(
             warn_too_large(skipped);
         }
     };
-    let _ = tokio::time::timeout(limits.final_flush, flush).await;
+    let _ = tokio::time::timeout_at(by, flush).await;
     if !pending.is_empty() {
         tracing::warn!(
             "{} router records not shipped: the control plane did not take them as the router stopped",
@@ -359,6 +393,9 @@ mod tests {
     #[derive(Clone, Default)]
     struct Receiver {
         refuse: Arc<AtomicBool>,
+        /// Set: each request is held for a minute (counted in `stalled`) before its answer.
+        stall: Arc<AtomicBool>,
+        stalled: Arc<Mutex<usize>>,
         refused: Arc<Mutex<usize>>,
         lines: Arc<Mutex<Vec<String>>>,
         largest_body: Arc<Mutex<usize>>,
@@ -371,6 +408,10 @@ mod tests {
     ) -> StatusCode {
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer secret") {
             return StatusCode::UNAUTHORIZED;
+        }
+        if receiver.stall.load(Ordering::SeqCst) {
+            *receiver.stalled.lock().unwrap() += 1;
+            tokio::time::sleep(Duration::from_secs(60)).await;
         }
         if receiver.refuse.load(Ordering::SeqCst) {
             *receiver.refused.lock().unwrap() += 1;
@@ -492,6 +533,29 @@ mod tests {
         .expect("the shipper ends once every sink is gone");
     }
 
+    /// A shipper with the secret `secret`, and the sender that stops it.
+    fn spawn_stoppable(
+        control: String,
+        source: RecordSource,
+        limits: Limits,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop_asked = async {
+            let _ = stopped.await;
+        };
+        let shipper = tokio::spawn(ship_with(
+            control,
+            "secret".into(),
+            source,
+            limits,
+            stop_asked,
+        ));
+        (stop, shipper)
+    }
+
     #[tokio::test]
     async fn a_stop_ships_what_is_left_at_once_and_ends() {
         let receiver = Receiver::default();
@@ -504,10 +568,7 @@ mod tests {
             max_lines: 100,
             ..Limits::DEFAULT
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits, async {
-            let _ = stopped.await;
-        }));
+        let (stop, shipper) = spawn_stoppable(control, source, limits);
         let offered = batch(250, 10);
         for line in offered.lines() {
             sink.offer_line(&line);
@@ -527,6 +588,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stop_during_a_request_the_control_plane_holds_ends_within_the_flush_time() {
+        let receiver = Receiver::default();
+        receiver.stall.store(true, Ordering::SeqCst);
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        let limits = Limits {
+            final_flush: Duration::from_millis(300),
+            ..fast(Limits::DEFAULT)
+        };
+        let (stop, shipper) = spawn_stoppable(control, source, limits);
+        for line in batch(10, 10).lines() {
+            sink.offer_line(&line);
+        }
+        wait_for("a request held", || *receiver.stalled.lock().unwrap() >= 1).await;
+        let stopped_at = tokio::time::Instant::now();
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), shipper)
+            .await
+            .expect("the shipper ends though its request is held (client timeout: 10 s)")
+            .unwrap();
+        assert!(stopped_at.elapsed() < Duration::from_secs(2));
+        drop(sink);
+    }
+
+    #[tokio::test]
     async fn a_stop_while_the_control_plane_refuses_ends_without_waiting_to_retry() {
         let receiver = Receiver::default();
         receiver.refuse.store(true, Ordering::SeqCst);
@@ -537,10 +623,7 @@ mod tests {
             final_flush: Duration::from_millis(200),
             ..fast(Limits::DEFAULT)
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shipper = tokio::spawn(ship_with(control, "secret".into(), source, limits, async {
-            let _ = stopped.await;
-        }));
+        let (stop, shipper) = spawn_stoppable(control, source, limits);
         for line in batch(10, 10).lines() {
             sink.offer_line(&line);
         }

@@ -6,11 +6,11 @@
 //! The serving thread writes the line itself, into a buffer of its own (`RecordSink` made
 //! `for_thread`): no string of the request leaves its thread, and handing a record over is
 //! an uncontended lock and a copy, with no channel operation and no wake-up per request. The
-//! reader (`RecordSource`) takes every thread's buffer at once, swapping in an empty one, and
-//! puts what it took in the order the requests came (one thread's buffer is in that order; a
-//! take from several is not). A buffer that is full (the reader fell behind) drops records
-//! and counts them. Batches serialize, so a separate router (`paasd router`) can ship them
-//! to the control plane.
+//! reader (`RecordSource`) takes every thread's buffer at once (all locked together),
+//! swapping in an empty one, and puts what it took in the order the requests came: a request
+//! answered before another was sent is never written after it. A buffer that is full (the
+//! reader fell behind) drops records and counts them. Batches serialize, so a separate
+//! router (`paasd router`) can ship them to the control plane.
 
 use crate::pages::RouterError;
 use std::fmt;
@@ -287,32 +287,34 @@ impl RecordBatch {
     }
 
     /// Puts the records in the order the router took their requests (stable for equal
-    /// times). Each buffer is in that order already; a batch gathered from several serving
-    /// threads' buffers is not, and an app's log must not show a later request first.
+    /// times). One serving thread's buffer is nearly in that order (it writes a record when
+    /// the request is answered); a batch gathered from several threads' buffers is not, and
+    /// an app's log must not show a request before one answered ahead of it. Sorted through
+    /// a scratch batch of the calling thread's, swapped in: nothing allocated once warm.
     fn sort_by_time(&mut self) {
         if self.slots.is_sorted_by_key(|slot| slot.at_micros) {
             return;
         }
-        let mut order: Vec<usize> = (0..self.slots.len()).collect();
-        order.sort_by_key(|&i| self.slots[i].at_micros);
-        let mut sorted = RecordBatch {
-            text: String::with_capacity(self.text.len()),
-            slots: Vec::with_capacity(self.slots.len()),
-        };
-        for i in order {
-            let start = i
-                .checked_sub(1)
-                .map_or(0, |before| self.slots[before].line_end);
-            let slot = self.slots[i];
-            let offset = sorted.text.len();
-            sorted.text.push_str(&self.text[start..slot.line_end]);
-            sorted.slots.push(Slot {
-                app_end: slot.app_end - start + offset,
-                line_end: sorted.text.len(),
-                ..slot
-            });
-        }
-        *self = sorted;
+        SORT_SCRATCH.with_borrow_mut(|(sorted, order)| {
+            order.clear();
+            order.extend(0..self.slots.len());
+            order.sort_by_key(|&i| self.slots[i].at_micros);
+            sorted.clear();
+            for &i in order.iter() {
+                let start = i
+                    .checked_sub(1)
+                    .map_or(0, |before| self.slots[before].line_end);
+                let slot = self.slots[i];
+                let offset = sorted.text.len();
+                sorted.text.push_str(&self.text[start..slot.line_end]);
+                sorted.slots.push(Slot {
+                    app_end: slot.app_end - start + offset,
+                    line_end: sorted.text.len(),
+                    ..slot
+                });
+            }
+            std::mem::swap(self, sorted);
+        });
     }
 
     /// Forgets the oldest `n` records.
@@ -364,6 +366,12 @@ impl<'de> serde::Deserialize<'de> for RecordBatch {
         }
         Ok(batch)
     }
+}
+
+thread_local! {
+    /// `RecordBatch::sort_by_time`'s scratch: the sorted batch and the order of the slots.
+    static SORT_SCRATCH: std::cell::RefCell<(RecordBatch, Vec<usize>)> =
+        std::cell::RefCell::new((RecordBatch::default(), Vec::new()));
 }
 
 /// What every sink and the source share: the buffers, the drop count, the reader's wake-up.
@@ -485,20 +493,29 @@ impl RecordSource {
 
     /// Moves every record offered so far into `out`, after what it holds, the whole in the
     /// order the router took the requests.
+    ///
+    /// Every buffer is locked before any is read, and each thread writes a record before the
+    /// request's answer leaves: so when a take holds a request's record it holds the record
+    /// of every request answered before that one was sent. (Locked one after another, a take
+    /// could empty one thread's buffer, then find in the next the record of a request sent
+    /// after an answer that went into the first meanwhile.)
     pub fn take_into(&self, out: &mut RecordBatch) {
         let mut buffers = lock(&self.shared.buffers);
-        for buffer in buffers.iter() {
-            let mut batch = lock(buffer);
+        // Serving threads only ever lock their own buffer: no order of locks to keep.
+        let mut locked: Vec<MutexGuard<'_, RecordBatch>> =
+            buffers.iter().map(|buffer| lock(buffer)).collect();
+        for batch in &mut locked {
             if batch.is_empty() {
                 continue;
             }
             if out.is_empty() {
                 // The records change hands without a copy; the sink gets `out`'s capacity.
-                std::mem::swap(out, &mut batch);
+                std::mem::swap(out, &mut **batch);
             } else {
-                out.append(&mut batch);
+                out.append(batch);
             }
         }
+        drop(locked);
         // A buffer no sink holds any more is empty now: forget it.
         buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
         drop(buffers);
@@ -729,6 +746,54 @@ mod tests {
         let left: Vec<&str> = batch.lines().map(|l| l.app).collect();
         assert_eq!(left, ["shop", "tie-first", "tie-second"]);
         assert!(batch.lines().next().unwrap().line.contains("path=\"/5\""));
+    }
+
+    #[test]
+    fn requests_answered_one_after_another_on_two_threads_are_taken_in_order() {
+        // Two serving threads take turns: each request is offered only once the one before
+        // it was (its answer had left), as a client making one request after another sees
+        // it. A reader takes meanwhile, as fast as it can; what it takes, take after take,
+        // must be in the order of the requests.
+        const REQUESTS: u64 = 20_000;
+        let (sink, source) = record_channel(usize::MAX);
+        let turn = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..2u64)
+            .map(|parity| {
+                let sink = sink.for_thread();
+                let turn = turn.clone();
+                std::thread::spawn(move || {
+                    let mut n = parity;
+                    while n < REQUESTS {
+                        while turn.load(Ordering::Acquire) != n {
+                            std::thread::yield_now();
+                        }
+                        sink.offer(&RequestRecord {
+                            at: UNIX_EPOCH + Duration::from_micros(n),
+                            ..record()
+                        });
+                        turn.store(n + 1, Ordering::Release);
+                        n += 2;
+                    }
+                })
+            })
+            .collect();
+        drop(sink);
+        let mut seen: Vec<i64> = Vec::with_capacity(REQUESTS as usize);
+        let mut batch = RecordBatch::default();
+        while (seen.len() as u64) < REQUESTS {
+            source.take_into(&mut batch);
+            seen.extend(batch.lines().map(|l| l.at_micros));
+            batch.clear();
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let out_of_order = seen.windows(2).filter(|w| w[0] > w[1]).count();
+        assert_eq!(
+            out_of_order, 0,
+            "a later request was taken before an earlier one"
+        );
+        assert_eq!(seen.len() as u64, REQUESTS);
     }
 
     #[tokio::test]
