@@ -298,6 +298,22 @@ fn an_app_on_the_swarm_deploys_scales_over_every_node_survives_drains_and_node_d
         join.contains("docker swarm join --token SWMTKN-") && join.contains(":2377"),
         "{join}"
     );
+    // The worker's token, and with --manager the manager's, as the Swarm itself gives them.
+    let token = |role: &str| {
+        cluster
+            .docker_ok(1, &["swarm", "join-token", "-q", role])
+            .trim()
+            .to_string()
+    };
+    let (worker_token, manager_token) = (token("worker"), token("manager"));
+    assert_ne!(worker_token, manager_token);
+    assert!(join.contains(&worker_token), "{join}");
+    let join_manager = user.paas(&repo, &["nodes:add", "--manager"]).ok().stdout;
+    assert!(
+        join_manager.contains(&format!("docker swarm join --token {manager_token} "))
+            && join_manager.contains(":2377"),
+        "{join_manager}"
+    );
 
     // Drain node 3 under load: not one request fails, and its processes move.
     let node3 = cluster.hostname(3);
