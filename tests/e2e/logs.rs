@@ -43,8 +43,6 @@ while True:
     time.sleep(0.1)
 "#;
 
-/// Every `word <container> <n>` line of `lines`, per container, in log order; panics on a
-/// line seen twice.
 /// Fetches `<base>/<name>-0` .. `<name>-<n-1>` from `app` one after another on one
 /// connection (a single curl), each answered 200.
 fn burst(base: &str, app: &str, name: &str, n: usize) {
@@ -72,6 +70,8 @@ fn burst_lines_not_once(lines: &[String], name: &str, n: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Every `word <container> <n>` line of `lines`, per container, in log order; panics on a
+/// line seen twice.
 fn counts(lines: &[String], word: &str) -> BTreeMap<String, Vec<u64>> {
     let mut seen = HashSet::new();
     let mut per_container: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -289,7 +289,10 @@ fn the_router_lines_of_requests_answered_before_paasd_stops_are_kept() {
     // lines are still in the router's buffers, waiting for the keeper's next take.
     burst(&paasd.url(), &app, "before-stop", 50);
     paasd.terminate();
-    assert!(paasd.log().contains("paasd stopping"), "{}", paasd.log());
+    // Its output is read on threads of their own: the last line may come a moment later.
+    wait_for("paasd's stopping line", Duration::from_secs(5), || {
+        paasd.log().contains("paasd stopping")
+    });
     paasd.start_again();
     let lines = logs(&user, &repo, &["-n", "1000", "-s", "router"]);
     let missing = burst_lines_not_once(&lines, "before-stop", 50);

@@ -267,21 +267,24 @@ async fn flush_at_stop(
     by: tokio::time::Instant,
 ) {
     source.take_into(&mut pending);
-    let flush = async {
-        while !pending.is_empty() {
-            let body = next_body(&pending, limits.max_lines, limits.max_body);
-            let (taken, skipped) = (body.taken, body.skipped);
-            if taken > skipped {
-                match post(client, url, token, body.json).await {
-                    Ok(response) if response.status().is_success() => {}
-                    _ => return,
+    // Nothing is started once the deadline has passed.
+    if tokio::time::Instant::now() < by {
+        let flush = async {
+            while !pending.is_empty() {
+                let body = next_body(&pending, limits.max_lines, limits.max_body);
+                let (taken, skipped) = (body.taken, body.skipped);
+                if taken > skipped {
+                    match post(client, url, token, body.json).await {
+                        Ok(response) if response.status().is_success() => {}
+                        _ => return,
+                    }
                 }
+                pending.drop_first(taken);
+                warn_too_large(skipped);
             }
-            pending.drop_first(taken);
-            warn_too_large(skipped);
-        }
-    };
-    let _ = tokio::time::timeout_at(by, flush).await;
+        };
+        let _ = tokio::time::timeout_at(by, flush).await;
+    }
     if !pending.is_empty() {
         tracing::warn!(
             "{} router records not shipped: the control plane did not take them as the router stopped",
@@ -393,8 +396,9 @@ mod tests {
     #[derive(Clone, Default)]
     struct Receiver {
         refuse: Arc<AtomicBool>,
-        /// Set: each request is held for a minute (counted in `stalled`) before its answer.
-        stall: Arc<AtomicBool>,
+        /// Not zero: each request is held this long (counted in `stalled`) before its
+        /// answer.
+        hold: Arc<Mutex<Duration>>,
         stalled: Arc<Mutex<usize>>,
         refused: Arc<Mutex<usize>>,
         lines: Arc<Mutex<Vec<String>>>,
@@ -409,9 +413,10 @@ mod tests {
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer secret") {
             return StatusCode::UNAUTHORIZED;
         }
-        if receiver.stall.load(Ordering::SeqCst) {
+        let hold = *receiver.hold.lock().unwrap();
+        if !hold.is_zero() {
             *receiver.stalled.lock().unwrap() += 1;
-            tokio::time::sleep(Duration::from_secs(60)).await;
+            tokio::time::sleep(hold).await;
         }
         if receiver.refuse.load(Ordering::SeqCst) {
             *receiver.refused.lock().unwrap() += 1;
@@ -590,7 +595,7 @@ mod tests {
     #[tokio::test]
     async fn a_stop_during_a_request_the_control_plane_holds_ends_within_the_flush_time() {
         let receiver = Receiver::default();
-        receiver.stall.store(true, Ordering::SeqCst);
+        *receiver.hold.lock().unwrap() = Duration::from_secs(60);
         let control = serve(receiver.clone()).await;
         let (sink, source) = record_channel(BACKLOG);
         let limits = Limits {
@@ -609,6 +614,43 @@ mod tests {
             .expect("the shipper ends though its request is held (client timeout: 10 s)")
             .unwrap();
         assert!(stopped_at.elapsed() < Duration::from_secs(2));
+        drop(sink);
+    }
+
+    #[tokio::test]
+    async fn a_request_under_way_at_the_stop_is_let_finish_and_not_sent_again() {
+        let receiver = Receiver::default();
+        *receiver.hold.lock().unwrap() = Duration::from_millis(300);
+        let control = serve(receiver.clone()).await;
+        let (sink, source) = record_channel(BACKLOG);
+        let limits = Limits {
+            final_flush: Duration::from_secs(5),
+            ..fast(Limits::DEFAULT)
+        };
+        let (stop, shipper) = spawn_stoppable(control, source, limits);
+        let first = batch(10, 10);
+        for line in first.lines() {
+            sink.offer_line(&line);
+        }
+        wait_for("a request held", || *receiver.stalled.lock().unwrap() >= 1).await;
+        // Offered while the first body is under way: shipped at the stop, after it.
+        let mut second = batch(15, 10);
+        second.drop_first(10);
+        for line in second.lines() {
+            sink.offer_line(&line);
+        }
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), shipper)
+            .await
+            .expect("the shipper ends")
+            .unwrap();
+        let lines = receiver.lines.lock().unwrap();
+        let expected: Vec<&str> = first
+            .lines()
+            .chain(second.lines())
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(*lines, expected, "each line once, in order");
         drop(sink);
     }
 

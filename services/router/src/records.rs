@@ -314,6 +314,8 @@ impl RecordBatch {
                 });
             }
             std::mem::swap(self, sorted);
+            // Only the capacity is kept: no copy of the lines stays behind.
+            sorted.clear();
         });
     }
 
@@ -402,6 +404,17 @@ pub struct RecordSink {
 #[derive(Debug)]
 pub struct RecordSource {
     shared: Arc<Shared>,
+    /// The batches a take swaps into the buffers and those it took out: only the reader
+    /// locks it.
+    exchange: Mutex<Exchange>,
+}
+
+/// Empty batches (each with the capacity it had) ready to replace a buffer, and the
+/// batches a take has just swapped out of the buffers.
+#[derive(Debug, Default)]
+struct Exchange {
+    spares: Vec<RecordBatch>,
+    taken: Vec<RecordBatch>,
 }
 
 /// Bytes a buffer may hold per record of its capacity.
@@ -418,7 +431,13 @@ pub fn record_channel(capacity: usize) -> (RecordSink, RecordSource) {
         capacity_bytes: capacity.max(1).saturating_mul(BYTES_PER_RECORD),
         sinks: AtomicUsize::new(0),
     });
-    (RecordSink::new(shared.clone()), RecordSource { shared })
+    (
+        RecordSink::new(shared.clone()),
+        RecordSource {
+            shared,
+            exchange: Mutex::default(),
+        },
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -499,26 +518,39 @@ impl RecordSource {
     /// of every request answered before that one was sent. (Locked one after another, a take
     /// could empty one thread's buffer, then find in the next the record of a request sent
     /// after an answer that went into the first meanwhile.)
+    ///
+    /// While they are all locked, each buffer is only swapped for an empty batch: a serving
+    /// thread waits no longer than that for its own buffer's lock. The records are put
+    /// together and sorted after.
     pub fn take_into(&self, out: &mut RecordBatch) {
-        let mut buffers = lock(&self.shared.buffers);
-        // Serving threads only ever lock their own buffer: no order of locks to keep.
-        let mut locked: Vec<MutexGuard<'_, RecordBatch>> =
-            buffers.iter().map(|buffer| lock(buffer)).collect();
-        for batch in &mut locked {
-            if batch.is_empty() {
-                continue;
+        let mut exchange = lock(&self.exchange);
+        let Exchange { spares, taken } = &mut *exchange;
+        {
+            let mut buffers = lock(&self.shared.buffers);
+            // Serving threads only ever lock their own buffer: no order of locks to keep.
+            let mut locked: Vec<MutexGuard<'_, RecordBatch>> =
+                buffers.iter().map(|buffer| lock(buffer)).collect();
+            for batch in &mut locked {
+                if !batch.is_empty() {
+                    let spare = spares.pop().unwrap_or_default();
+                    taken.push(std::mem::replace(&mut **batch, spare));
+                }
             }
-            if out.is_empty() {
-                // The records change hands without a copy; the sink gets `out`'s capacity.
-                std::mem::swap(out, &mut **batch);
-            } else {
-                out.append(batch);
-            }
+            drop(locked);
+            // A buffer no sink holds any more is empty now: forget it.
+            buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
         }
-        drop(locked);
-        // A buffer no sink holds any more is empty now: forget it.
-        buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
-        drop(buffers);
+        for mut batch in taken.drain(..) {
+            if out.is_empty() {
+                // The records change hands without a copy; `out`'s capacity becomes a spare.
+                std::mem::swap(out, &mut batch);
+            } else {
+                out.append(&mut batch);
+            }
+            batch.clear();
+            spares.push(batch);
+        }
+        drop(exchange);
         out.sort_by_time();
     }
 
@@ -754,7 +786,7 @@ mod tests {
         // it was (its answer had left), as a client making one request after another sees
         // it. A reader takes meanwhile, as fast as it can; what it takes, take after take,
         // must be in the order of the requests.
-        const REQUESTS: u64 = 20_000;
+        const REQUESTS: u64 = 100_000;
         let (sink, source) = record_channel(usize::MAX);
         let turn = Arc::new(AtomicU64::new(0));
         let threads: Vec<_> = (0..2u64)
@@ -780,7 +812,9 @@ mod tests {
         drop(sink);
         let mut seen: Vec<i64> = Vec::with_capacity(REQUESTS as usize);
         let mut batch = RecordBatch::default();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
         while (seen.len() as u64) < REQUESTS {
+            assert!(std::time::Instant::now() < deadline, "{} taken", seen.len());
             source.take_into(&mut batch);
             seen.extend(batch.lines().map(|l| l.at_micros));
             batch.clear();
