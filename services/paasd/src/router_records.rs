@@ -261,7 +261,7 @@ async fn flush_at_stop(
     client: &reqwest::Client,
     url: &str,
     token: &str,
-    source: RecordSource,
+    mut source: RecordSource,
     mut pending: RecordBatch,
     limits: Limits,
     by: tokio::time::Instant,
@@ -464,9 +464,7 @@ mod tests {
         let (sink, source) = record_channel(BACKLOG);
         // 1,000 lines of about 8 KB: four times the API's limit.
         let offered = batch(1_000, 8_000);
-        for line in offered.lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &offered);
         drop(sink);
         let shipped = ship_with(
             control,
@@ -491,9 +489,7 @@ mod tests {
         let control = serve(receiver.clone()).await;
         let (sink, source) = record_channel(BACKLOG);
         let offered = batch(300, 10);
-        for line in offered.lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &offered);
         let limits = fast(Limits {
             max_pending: 100,
             ..Limits::DEFAULT
@@ -538,6 +534,27 @@ mod tests {
         .expect("the shipper ends once every sink is gone");
     }
 
+    /// Offers every line of `batch`, as the router's threads do.
+    fn offer_all(sink: &paas_router::RecordSink, batch: &RecordBatch) {
+        for line in batch.lines() {
+            sink.offer_line(&line);
+        }
+    }
+
+    /// Stops the shipper and waits for it to end, at most `within`.
+    async fn stop_and_join(
+        stop: tokio::sync::oneshot::Sender<()>,
+        shipper: tokio::task::JoinHandle<()>,
+        within: Duration,
+        what: &str,
+    ) {
+        stop.send(()).unwrap();
+        tokio::time::timeout(within, shipper)
+            .await
+            .unwrap_or_else(|_| panic!("{what}"))
+            .unwrap();
+    }
+
     /// A shipper with the secret `secret`, and the sender that stops it.
     fn spawn_stoppable(
         control: String,
@@ -575,16 +592,16 @@ mod tests {
         };
         let (stop, shipper) = spawn_stoppable(control, source, limits);
         let offered = batch(250, 10);
-        for line in offered.lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &offered);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(receiver.lines.lock().unwrap().is_empty());
-        stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), shipper)
-            .await
-            .expect("the shipper ends at once")
-            .unwrap();
+        stop_and_join(
+            stop,
+            shipper,
+            Duration::from_secs(5),
+            "the shipper ends at once",
+        )
+        .await;
         let lines = receiver.lines.lock().unwrap();
         let expected: Vec<&str> = offered.lines().map(|l| l.line).collect();
         assert_eq!(*lines, expected, "every line, in three bodies, in order");
@@ -603,16 +620,16 @@ mod tests {
             ..fast(Limits::DEFAULT)
         };
         let (stop, shipper) = spawn_stoppable(control, source, limits);
-        for line in batch(10, 10).lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &batch(10, 10));
         wait_for("a request held", || *receiver.stalled.lock().unwrap() >= 1).await;
         let stopped_at = tokio::time::Instant::now();
-        stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), shipper)
-            .await
-            .expect("the shipper ends though its request is held (client timeout: 10 s)")
-            .unwrap();
+        stop_and_join(
+            stop,
+            shipper,
+            Duration::from_secs(5),
+            "the shipper ends though its request is held (client timeout: 10 s)",
+        )
+        .await;
         assert!(stopped_at.elapsed() < Duration::from_secs(2));
         drop(sink);
     }
@@ -629,21 +646,13 @@ mod tests {
         };
         let (stop, shipper) = spawn_stoppable(control, source, limits);
         let first = batch(10, 10);
-        for line in first.lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &first);
         wait_for("a request held", || *receiver.stalled.lock().unwrap() >= 1).await;
         // Offered while the first body is under way: shipped at the stop, after it.
         let mut second = batch(15, 10);
         second.drop_first(10);
-        for line in second.lines() {
-            sink.offer_line(&line);
-        }
-        stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), shipper)
-            .await
-            .expect("the shipper ends")
-            .unwrap();
+        offer_all(&sink, &second);
+        stop_and_join(stop, shipper, Duration::from_secs(10), "the shipper ends").await;
         let lines = receiver.lines.lock().unwrap();
         let expected: Vec<&str> = first
             .lines()
@@ -666,15 +675,15 @@ mod tests {
             ..fast(Limits::DEFAULT)
         };
         let (stop, shipper) = spawn_stoppable(control, source, limits);
-        for line in batch(10, 10).lines() {
-            sink.offer_line(&line);
-        }
+        offer_all(&sink, &batch(10, 10));
         wait_for("a refusal", || *receiver.refused.lock().unwrap() >= 1).await;
-        stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), shipper)
-            .await
-            .expect("the shipper ends though nothing is taken")
-            .unwrap();
+        stop_and_join(
+            stop,
+            shipper,
+            Duration::from_secs(5),
+            "the shipper ends though nothing is taken",
+        )
+        .await;
         assert!(receiver.lines.lock().unwrap().is_empty());
         drop(sink);
     }

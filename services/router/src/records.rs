@@ -289,34 +289,33 @@ impl RecordBatch {
     /// Puts the records in the order the router took their requests (stable for equal
     /// times). One serving thread's buffer is nearly in that order (it writes a record when
     /// the request is answered); a batch gathered from several threads' buffers is not, and
-    /// an app's log must not show a request before one answered ahead of it. Sorted through
-    /// a scratch batch of the calling thread's, swapped in: nothing allocated once warm.
-    fn sort_by_time(&mut self) {
+    /// an app's log must not show a request before one answered ahead of it. Sorted into
+    /// `scratch`'s batch, swapped in: nothing allocated once warm.
+    fn sort_by_time(&mut self, scratch: &mut SortScratch) {
         if self.slots.is_sorted_by_key(|slot| slot.at_micros) {
             return;
         }
-        SORT_SCRATCH.with_borrow_mut(|(sorted, order)| {
-            order.clear();
-            order.extend(0..self.slots.len());
-            order.sort_by_key(|&i| self.slots[i].at_micros);
-            sorted.clear();
-            for &i in order.iter() {
-                let start = i
-                    .checked_sub(1)
-                    .map_or(0, |before| self.slots[before].line_end);
-                let slot = self.slots[i];
-                let offset = sorted.text.len();
-                sorted.text.push_str(&self.text[start..slot.line_end]);
-                sorted.slots.push(Slot {
-                    app_end: slot.app_end - start + offset,
-                    line_end: sorted.text.len(),
-                    ..slot
-                });
-            }
-            std::mem::swap(self, sorted);
-            // Only the capacity is kept: no copy of the lines stays behind.
-            sorted.clear();
-        });
+        let SortScratch { sorted, order } = scratch;
+        order.clear();
+        order.extend(0..self.slots.len());
+        order.sort_by_key(|&i| self.slots[i].at_micros);
+        sorted.clear();
+        for &i in order.iter() {
+            let start = i
+                .checked_sub(1)
+                .map_or(0, |before| self.slots[before].line_end);
+            let slot = self.slots[i];
+            let offset = sorted.text.len();
+            sorted.text.push_str(&self.text[start..slot.line_end]);
+            sorted.slots.push(Slot {
+                app_end: slot.app_end - start + offset,
+                line_end: sorted.text.len(),
+                ..slot
+            });
+        }
+        std::mem::swap(self, sorted);
+        // Only the capacity is kept: no copy of the lines stays behind.
+        sorted.clear();
     }
 
     /// Forgets the oldest `n` records.
@@ -370,10 +369,11 @@ impl<'de> serde::Deserialize<'de> for RecordBatch {
     }
 }
 
-thread_local! {
-    /// `RecordBatch::sort_by_time`'s scratch: the sorted batch and the order of the slots.
-    static SORT_SCRATCH: std::cell::RefCell<(RecordBatch, Vec<usize>)> =
-        std::cell::RefCell::new((RecordBatch::default(), Vec::new()));
+/// `RecordBatch::sort_by_time`'s room: the sorted batch and the order of the slots.
+#[derive(Debug, Default)]
+struct SortScratch {
+    sorted: RecordBatch,
+    order: Vec<usize>,
 }
 
 /// What every sink and the source share: the buffers, the drop count, the reader's wake-up.
@@ -404,17 +404,11 @@ pub struct RecordSink {
 #[derive(Debug)]
 pub struct RecordSource {
     shared: Arc<Shared>,
-    /// The batches a take swaps into the buffers and those it took out: only the reader
-    /// locks it.
-    exchange: Mutex<Exchange>,
-}
-
-/// Empty batches (each with the capacity it had) ready to replace a buffer, and the
-/// batches a take has just swapped out of the buffers.
-#[derive(Debug, Default)]
-struct Exchange {
+    /// Empty batches (each with the capacity it had) ready to replace a buffer.
     spares: Vec<RecordBatch>,
+    /// The batches a take has just swapped out of the buffers.
     taken: Vec<RecordBatch>,
+    sort: SortScratch,
 }
 
 /// Bytes a buffer may hold per record of its capacity.
@@ -435,7 +429,9 @@ pub fn record_channel(capacity: usize) -> (RecordSink, RecordSource) {
         RecordSink::new(shared.clone()),
         RecordSource {
             shared,
-            exchange: Mutex::default(),
+            spares: Vec::new(),
+            taken: Vec::new(),
+            sort: SortScratch::default(),
         },
     )
 }
@@ -522,11 +518,15 @@ impl RecordSource {
     /// While they are all locked, each buffer is only swapped for an empty batch: a serving
     /// thread waits no longer than that for its own buffer's lock. The records are put
     /// together and sorted after.
-    pub fn take_into(&self, out: &mut RecordBatch) {
-        let mut exchange = lock(&self.exchange);
-        let Exchange { spares, taken } = &mut *exchange;
+    pub fn take_into(&mut self, out: &mut RecordBatch) {
+        let Self {
+            shared,
+            spares,
+            taken,
+            sort,
+        } = self;
         {
-            let mut buffers = lock(&self.shared.buffers);
+            let mut buffers = lock(&shared.buffers);
             // Serving threads only ever lock their own buffer: no order of locks to keep.
             let mut locked: Vec<MutexGuard<'_, RecordBatch>> =
                 buffers.iter().map(|buffer| lock(buffer)).collect();
@@ -550,8 +550,7 @@ impl RecordSource {
             batch.clear();
             spares.push(batch);
         }
-        drop(exchange);
-        out.sort_by_time();
+        out.sort_by_time(sort);
     }
 
     /// Waits for records and moves them into `out`; `false` once every sink is gone and
@@ -728,7 +727,7 @@ mod tests {
 
     #[test]
     fn records_from_several_threads_are_read_in_the_order_their_requests_came() {
-        let (first_thread, source) = record_channel(100);
+        let (first_thread, mut source) = record_channel(100);
         let second_thread = first_thread.for_thread();
         let at = |micros: u64| UNIX_EPOCH + Duration::from_micros(1_795_533_226_000_000 + micros);
         // Requests 0..6 came one after another, alternating threads; the first thread's
@@ -787,7 +786,7 @@ mod tests {
         // it. A reader takes meanwhile, as fast as it can; what it takes, take after take,
         // must be in the order of the requests.
         const REQUESTS: u64 = 100_000;
-        let (sink, source) = record_channel(usize::MAX);
+        let (sink, mut source) = record_channel(usize::MAX);
         let turn = Arc::new(AtomicU64::new(0));
         let threads: Vec<_> = (0..2u64)
             .map(|parity| {
@@ -861,7 +860,7 @@ mod tests {
 
     #[test]
     fn a_gone_threads_buffer_is_forgotten_once_read() {
-        let (sink, source) = record_channel(10);
+        let (sink, mut source) = record_channel(10);
         let thread = sink.for_thread();
         thread.offer(&record());
         drop(thread);
